@@ -1,0 +1,234 @@
+//! The state of one plugin instance's store, and the host interfaces it imports: `log`, `clock`,
+//! `state` and `history`, plus a deny-by-default WASI context (no env, no files, no sockets).
+//!
+//! Writes through `state` and `history` are buffered in [`Pending`] and handed to the executor
+//! after a successful call, so they become durable in the same transaction as the call's outputs
+//! and vanish if the call traps.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use trackway_store::{Event, Store};
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::{clock, history, log, state, types};
+use crate::convert;
+
+/// The time source of plugins and of evaluation logic; tests inject a fixed one.
+pub trait Clock: Send + Sync + 'static {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// Who a plugin instance works for; used to scope its state and tag its logs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StageContext {
+    /// Organisation.
+    pub org: String,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Stage id.
+    pub stage: String,
+    /// Plugin id or path, for messages.
+    pub plugin: String,
+}
+
+impl StageContext {
+    /// The key prefix of this stage's state and outbox: `org/pipeline/stage`.
+    pub fn scope(&self) -> String {
+        format!("{}/{}/{}", self.org, self.pipeline, self.stage)
+    }
+}
+
+/// Writes a call made through host interfaces, not yet durable.
+#[derive(Debug, Default)]
+pub struct Pending {
+    /// State writes (`None` = delete), last write per key wins.
+    pub state: BTreeMap<String, Option<Vec<u8>>>,
+    /// History appends, in call order.
+    pub history: Vec<(String, Event)>,
+}
+
+impl Pending {
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.state.is_empty() && self.history.is_empty()
+    }
+}
+
+/// Memory and table caps of one store; records when it refused a growth so a trap can be
+/// reported as "out of memory" rather than as the `unreachable` the guest then hits.
+pub(crate) struct Limiter {
+    pub(crate) max_memory_bytes: usize,
+    pub(crate) exceeded: bool,
+}
+
+/// Tables hold function references; plugins need few. The cap stops a table bomb.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory_bytes {
+            self.exceeded = true;
+            wasmtime::bail!("memory limit of {} bytes exceeded", self.max_memory_bytes);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// The data of one plugin instance's store.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: Limiter,
+    pub(crate) context: Arc<StageContext>,
+    scope: String,
+    store: Option<Store>,
+    clock: Arc<dyn Clock>,
+    pub(crate) pending: Pending,
+    /// When the current call must end; checked at every epoch tick.
+    pub(crate) deadline: Instant,
+}
+
+impl HostState {
+    pub(crate) fn new(
+        context: Arc<StageContext>,
+        store: Option<Store>,
+        clock: Arc<dyn Clock>,
+        max_memory_bytes: usize,
+    ) -> Self {
+        let wasi = WasiCtx::builder()
+            .allow_blocking_current_thread(false)
+            .allow_ip_name_lookup(false)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: Limiter {
+                max_memory_bytes,
+                exceeded: false,
+            },
+            scope: context.scope(),
+            context,
+            store,
+            clock,
+            pending: Pending::default(),
+            deadline: Instant::now(),
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for HostState {}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: log::Level, message: String) {
+        let c = &self.context;
+        let (org, pipeline, stage, plugin) = (&c.org, &c.pipeline, &c.stage, &c.plugin);
+        match level {
+            log::Level::Trace => tracing::trace!(org, pipeline, stage, plugin, "{message}"),
+            log::Level::Debug => tracing::debug!(org, pipeline, stage, plugin, "{message}"),
+            log::Level::Info => tracing::info!(org, pipeline, stage, plugin, "{message}"),
+            log::Level::Warn => tracing::warn!(org, pipeline, stage, plugin, "{message}"),
+            log::Level::Error => tracing::error!(org, pipeline, stage, plugin, "{message}"),
+        }
+    }
+}
+
+impl clock::Host for HostState {
+    fn now_ms(&mut self) -> u64 {
+        self.clock.now_ms()
+    }
+}
+
+impl state::Host for HostState {
+    fn get(&mut self, key: String) -> Option<Vec<u8>> {
+        if let Some(pending) = self.pending.state.get(&key) {
+            return pending.clone();
+        }
+        let Some(store) = &self.store else {
+            return None;
+        };
+        match store.state(&self.scope, &key) {
+            Ok(value) => value,
+            Err(error) => {
+                // Reads are served from the local database; failing one is a host fault, not
+                // something the plugin can handle. Report it and answer "absent".
+                tracing::error!(scope = %self.scope, key, "state read failed: {error}");
+                None
+            }
+        }
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) {
+        self.pending.state.insert(key, Some(value));
+    }
+
+    fn delete(&mut self, key: String) {
+        self.pending.state.insert(key, None);
+    }
+}
+
+impl history::Host for HostState {
+    fn append(&mut self, stream: String, event: types::Event) -> Result<(), types::Error> {
+        if !valid_stream(&stream) {
+            return Err(types::Error::Permanent(format!(
+                "invalid history stream name `{stream}`: use 1-128 of a-z 0-9 . _ -"
+            )));
+        }
+        let mut event = convert::event_from_wit(event).map_err(types::Error::Permanent)?;
+        // A plugin writes only into its own org.
+        event.org.clone_from(&self.context.org);
+        self.pending.history.push((stream, event));
+        Ok(())
+    }
+}
+
+/// Stream names: 1-128 of `a-z 0-9 . _ -`, starting with a letter or digit.
+pub fn valid_stream(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.len() <= 128
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+}

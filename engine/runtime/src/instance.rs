@@ -1,0 +1,324 @@
+//! One live plugin instance per stage: created lazily, reused across calls, run under the
+//! stage's limits (deadline through epoch interruption, memory cap, optional fuel), and
+//! discarded on any trap so the next call starts from a fresh instance.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use trackway_store::Event;
+use wasmtime::{Trap, UpdateDeadline};
+
+use crate::bindings::{processor, sink, source, types};
+use crate::convert;
+use crate::error::{CallError, PluginError};
+use crate::host::{HostState, Pending, StageContext};
+use crate::loader::{Plugin, Pre, Runtime};
+
+/// Limits of one stage's instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deadline of one call, in milliseconds.
+    pub timeout_ms: u64,
+    /// Cap on the instance's linear memory, in bytes.
+    pub max_memory_bytes: u64,
+    /// Fuel per call (instructions, roughly), when metering is wanted.
+    pub fuel: Option<u64>,
+}
+
+/// What a processor did with one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Pass it on unchanged.
+    Keep,
+    /// Replace it by these events (ids not yet assigned).
+    Replace(Vec<Event>),
+    /// It failed.
+    Fail(PluginError),
+}
+
+/// What a source poll returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Polled {
+    /// New events.
+    pub events: Vec<Event>,
+    /// The next cursor, if it moved.
+    pub cursor: Option<String>,
+}
+
+/// What a webhook source answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Body text.
+    pub body: String,
+    /// Events to append.
+    pub events: Vec<Event>,
+}
+
+enum Bindings {
+    Processor(processor::Processor),
+    Sink(sink::Sink),
+    Source(source::Source),
+}
+
+struct Live {
+    store: wasmtime::Store<HostState>,
+    bindings: Bindings,
+}
+
+/// The instance of one stage.
+pub struct Instance {
+    runtime: Runtime,
+    plugin: Arc<Plugin>,
+    context: Arc<StageContext>,
+    config: String,
+    limits: Limits,
+    live: Option<Live>,
+    created: u64,
+}
+
+impl Runtime {
+    /// An instance of `plugin` for a stage; nothing runs until the first call.
+    pub fn instance(
+        &self,
+        plugin: Arc<Plugin>,
+        context: StageContext,
+        config_json: String,
+        limits: Limits,
+    ) -> Instance {
+        Instance {
+            runtime: self.clone(),
+            plugin,
+            context: Arc::new(context),
+            config: config_json,
+            limits,
+            live: None,
+            created: 0,
+        }
+    }
+}
+
+impl Instance {
+    /// The stage this instance serves.
+    pub fn context(&self) -> &StageContext {
+        &self.context
+    }
+
+    /// How many instances were created so far (1 after the first call; +1 after each trap).
+    pub fn instances_created(&self) -> u64 {
+        self.created
+    }
+
+    /// Create the instance if needed and run `init`. Calling it first is optional: every call
+    /// does it when there is no live instance.
+    pub async fn init(&mut self) -> Result<(), CallError> {
+        if self.live.is_some() {
+            return Ok(());
+        }
+        let engine = self.runtime.flavour(self.plugin.fueled).clone();
+        let inner = &self.runtime.inner;
+        let max_memory = usize::try_from(self.limits.max_memory_bytes).unwrap_or(usize::MAX);
+        let host = HostState::new(self.context.clone(), inner.store.clone(), inner.clock.clone(), max_memory);
+        let mut store = wasmtime::Store::new(&engine, host);
+        store.limiter(|host| &mut host.limiter);
+        store.epoch_deadline_callback(|ctx| {
+            Ok(if Instant::now() >= ctx.data().deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(1)
+            })
+        });
+        self.created += 1;
+        arm(&mut store, self.limits).map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
+        let instantiated = match &self.plugin.pre {
+            Pre::Processor(pre) => pre.instantiate_async(&mut store).await.map(Bindings::Processor),
+            Pre::Sink(pre) => pre.instantiate_async(&mut store).await.map(Bindings::Sink),
+            Pre::Source(pre) => pre.instantiate_async(&mut store).await.map(Bindings::Source),
+        };
+        let bindings = match instantiated {
+            Ok(bindings) => bindings,
+            Err(error) => return Err(classify(&store, self.limits, error)),
+        };
+        arm(&mut store, self.limits).map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
+        let result = match &bindings {
+            Bindings::Processor(b) => b.call_init(&mut store, &self.config).await,
+            Bindings::Sink(b) => b.call_init(&mut store, &self.config).await,
+            Bindings::Source(b) => b.call_init(&mut store, &self.config).await,
+        };
+        match result {
+            Ok(Ok(())) => {
+                self.live = Some(Live { store, bindings });
+                Ok(())
+            }
+            Ok(Err(error)) => Err(CallError::Init(error.into())),
+            Err(error) => Err(classify(&store, self.limits, error)),
+        }
+    }
+
+    /// Run `init` on a fresh instance and return the plugin's own verdict on its configuration
+    /// (for `trackway validate`): `Ok(None)` when valid.
+    pub async fn check_config(&mut self) -> Result<Option<PluginError>, CallError> {
+        self.live = None;
+        match self.init().await {
+            Ok(()) => Ok(None),
+            Err(CallError::Init(error)) => Ok(Some(error)),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn live(&mut self) -> Result<&mut Live, CallError> {
+        self.init().await?;
+        let limits = self.limits;
+        let live = self.live.as_mut().expect("init leaves a live instance");
+        arm(&mut live.store, limits).map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
+        Ok(live)
+    }
+
+    /// Settle a call: on error, discard the instance and say why it failed; on success, hand
+    /// over the writes it made through host interfaces.
+    fn settle<R>(&mut self, result: wasmtime::Result<R>) -> Result<(R, Pending), CallError> {
+        let live = self.live.as_mut().expect("a call needs a live instance");
+        match result {
+            Ok(value) => Ok((value, std::mem::take(&mut live.store.data_mut().pending))),
+            Err(error) => {
+                let live = self.live.take().expect("checked above");
+                let error = classify(&live.store, self.limits, error);
+                let c = &self.context;
+                tracing::warn!(
+                    org = %c.org, pipeline = %c.pipeline, stage = %c.stage, plugin = %c.plugin,
+                    "plugin call failed, instance discarded: {error}"
+                );
+                Err(error)
+            }
+        }
+    }
+
+    /// Run a processor over a batch: one [`Output`] per event, in order.
+    pub async fn process(&mut self, events: &[Event]) -> Result<(Vec<Output>, Pending), CallError> {
+        let wit: Vec<_> = events.iter().map(convert::event_to_wit).collect();
+        let live = self.live().await?;
+        let Bindings::Processor(bindings) = &live.bindings else {
+            return Err(CallError::Contract("not a processor".into()));
+        };
+        let result = bindings.call_process(&mut live.store, &wit).await;
+        let (outputs, pending) = self.settle(result)?;
+        if outputs.len() != events.len() {
+            self.live = None;
+            return Err(CallError::Contract(format!(
+                "process returned {} results for {} events",
+                outputs.len(),
+                events.len()
+            )));
+        }
+        let outputs = outputs
+            .into_iter()
+            .map(|output| match output {
+                types::Processed::Keep => Output::Keep,
+                types::Processed::Fail(error) => Output::Fail(error.into()),
+                types::Processed::Replace(events) => events
+                    .into_iter()
+                    .map(convert::event_from_wit)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_or_else(|e| Output::Fail(PluginError::Permanent(e)), Output::Replace),
+            })
+            .collect();
+        Ok((outputs, pending))
+    }
+
+    /// Run a sink over a batch: one delivery result per event, in order.
+    pub async fn deliver(
+        &mut self,
+        events: &[Event],
+    ) -> Result<(Vec<Result<(), PluginError>>, Pending), CallError> {
+        let wit: Vec<_> = events.iter().map(convert::event_to_wit).collect();
+        let live = self.live().await?;
+        let Bindings::Sink(bindings) = &live.bindings else {
+            return Err(CallError::Contract("not a sink".into()));
+        };
+        let result = bindings.call_deliver(&mut live.store, &wit).await;
+        let (results, pending) = self.settle(result)?;
+        if results.len() != events.len() {
+            self.live = None;
+            return Err(CallError::Contract(format!(
+                "deliver returned {} results for {} events",
+                results.len(),
+                events.len()
+            )));
+        }
+        Ok((results.into_iter().map(|r| r.map_err(PluginError::from)).collect(), pending))
+    }
+
+    /// Poll a source after `cursor`.
+    pub async fn poll(
+        &mut self,
+        cursor: Option<&str>,
+    ) -> Result<(Result<Polled, PluginError>, Pending), CallError> {
+        let live = self.live().await?;
+        let Bindings::Source(bindings) = &live.bindings else {
+            return Err(CallError::Contract("not a source".into()));
+        };
+        let result = bindings.call_poll(&mut live.store, cursor).await;
+        let (result, pending) = self.settle(result)?;
+        let polled = match result {
+            Ok(poll) => poll
+                .events
+                .into_iter()
+                .map(convert::event_from_wit)
+                .collect::<Result<Vec<_>, _>>()
+                .map(|events| Polled { events, cursor: poll.cursor })
+                .map_err(PluginError::Permanent),
+            Err(error) => Err(error.into()),
+        };
+        Ok((polled, pending))
+    }
+
+    /// Hand an inbound HTTP request to a webhook source.
+    pub async fn handle_request(
+        &mut self,
+        request: types::HttpRequest,
+    ) -> Result<(Result<HookResponse, PluginError>, Pending), CallError> {
+        let live = self.live().await?;
+        let Bindings::Source(bindings) = &live.bindings else {
+            return Err(CallError::Contract("not a source".into()));
+        };
+        let result = bindings.call_handle_request(&mut live.store, &request).await;
+        let (result, pending) = self.settle(result)?;
+        let response = match result {
+            Ok(r) => r
+                .events
+                .into_iter()
+                .map(convert::event_from_wit)
+                .collect::<Result<Vec<_>, _>>()
+                .map(|events| HookResponse { status: r.status, body: r.body, events })
+                .map_err(PluginError::Permanent),
+            Err(error) => Err(error.into()),
+        };
+        Ok((response, pending))
+    }
+}
+
+/// Prepare a store for one call: a fresh deadline, fresh fuel.
+fn arm(store: &mut wasmtime::Store<HostState>, limits: Limits) -> wasmtime::Result<()> {
+    store.data_mut().deadline = Instant::now() + Duration::from_millis(limits.timeout_ms);
+    store.set_epoch_deadline(1);
+    if let Some(fuel) = limits.fuel {
+        store.set_fuel(fuel)?;
+    }
+    Ok(())
+}
+
+fn classify(store: &wasmtime::Store<HostState>, limits: Limits, error: wasmtime::Error) -> CallError {
+    if store.data().limiter.exceeded {
+        return CallError::OutOfMemory {
+            max_memory_bytes: limits.max_memory_bytes,
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => CallError::Deadline {
+            timeout_ms: limits.timeout_ms,
+        },
+        Some(Trap::OutOfFuel) => CallError::OutOfFuel,
+        _ => CallError::Trap(format!("{error:#}")),
+    }
+}

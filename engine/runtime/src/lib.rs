@@ -1,0 +1,27 @@
+//! The WebAssembly host of trackway: loads plugin components (bundled or from files), caches
+//! their compiled form on disk, checks that each fits its stage, and runs one reused instance per
+//! stage under that stage's limits.
+//!
+//! This is the only crate that depends on wasmtime, so edits elsewhere never recompile it.
+//!
+//! # Layout
+//! - [`bindings`]: the only `bindgen!`, for the worlds of `wit/plugin.wit`.
+//! - [`loader`]: [`Runtime`] (engines, linker, epoch ticker) and [`Plugin`] loading and checks.
+//! - [`instance`]: [`Instance`], the per-stage instance with limits and trap recovery.
+//! - [`host`]: the store data and the host interfaces (`log`, `clock`, `state`, `history`).
+//! - [`convert`]: event conversions between the store and WIT.
+//! - `cache`: the on-disk component cache.
+//! - [`error`]: [`LoadError`], [`CallError`], [`PluginError`].
+
+pub mod bindings;
+mod cache;
+pub mod convert;
+pub mod error;
+pub mod host;
+pub mod instance;
+pub mod loader;
+
+pub use error::{CallError, LoadError, PluginError};
+pub use host::{Clock, Pending, StageContext, SystemClock};
+pub use instance::{HookResponse, Instance, Limits, Output, Polled};
+pub use loader::{CAPABILITIES, Plugin, PluginSource, Runtime, RuntimeOptions, World};

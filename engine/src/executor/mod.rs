@@ -1,0 +1,177 @@
+//! The executor: runs every loaded pipeline against the event log.
+//!
+//! - One [`pipeline`] task per pipeline reads the log from the pipeline's durable cursor, routes
+//!   events to its sources, runs its processors in topological order (batches across the plugin
+//!   boundary), and commits in one transaction: derived events (appended to the log), plugin
+//!   state, dead letters, the events queued in each sink's outbox, and the new cursor.
+//! - One [`sink`] task per sink drains that sink's outbox in order, with retries, backoff and the
+//!   dead-letter queue; a failing sink holds up nobody else.
+//! - [`sources`]: schedule timers and plugin sources (polled, or called by webhooks) append to
+//!   the log like the API does; the pipeline task picks their events up from there.
+//!
+//! Everything a task does becomes durable before it moves its cursor, so a restart (even after
+//! `kill -9`) resumes where the last commit left off: at-least-once, with deterministic ids for
+//! derived events so that replays are absorbed by the log and by idempotent sinks.
+
+pub mod ids;
+pub mod pipeline;
+pub mod sink;
+pub mod sources;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use trackway_config::{Pipeline, SourceKind};
+use trackway_runtime::{Instance, Runtime, StageContext, World};
+use trackway_store::Store;
+
+use crate::metrics::Metrics;
+use crate::pipelines::{limits, plugin_source};
+
+/// What every task shares.
+pub struct Shared {
+    /// The database.
+    pub store: Store,
+    /// The plugin host.
+    pub runtime: Runtime,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// The last durable log sequence number, updated after every commit.
+    pub log_tail: watch::Receiver<u64>,
+    /// Flips to `true` when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Plugin source instances reachable by webhook: (org, pipeline, source) -> instance.
+pub type Hooks = HashMap<(String, String, String), Arc<tokio::sync::Mutex<Instance>>>;
+
+/// The running executor.
+pub struct Executor {
+    tasks: JoinSet<()>,
+    /// Webhook-capable sources.
+    pub hooks: Hooks,
+    /// Sink scopes (`org/pipeline/sink`), for lag metrics.
+    pub sink_scopes: Vec<(String, String, String)>,
+}
+
+impl Executor {
+    /// Wait for every task to finish (after shutdown was signalled).
+    pub async fn join(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// How long a task waits before retrying after an error that is not the plugin's fault (the
+/// store failed, an instance could not be created): long enough not to spin, short enough to
+/// recover quickly.
+pub(crate) const FAULT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Start tasks for every pipeline.
+pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Executor> {
+    let mut tasks = JoinSet::new();
+    let mut hooks = Hooks::new();
+    let mut sink_scopes = Vec::new();
+    for p in pipelines {
+        let org = p.org.to_string();
+        let name = p.name.to_string();
+        let context = |stage: &str, plugin: String| StageContext {
+            org: org.clone(),
+            pipeline: name.clone(),
+            stage: stage.to_owned(),
+            plugin,
+        };
+        let instance = |stage: &str, plugin: &trackway_config::PluginRef, config: &serde_json::Value, lim: &trackway_config::Limits, world: World| -> anyhow::Result<Instance> {
+            let source = plugin_source(plugin);
+            let loaded = shared
+                .runtime
+                .load(&source, lim.fuel.is_some())
+                .with_context(|| format!("pipeline `{org}/{name}`, stage `{stage}`"))?;
+            anyhow::ensure!(loaded.world() == world, "stage `{stage}` needs a {} plugin", world.as_str());
+            Ok(shared.runtime.instance(loaded, context(stage, source.to_string()), config.to_string(), limits(lim)))
+        };
+
+        let mut sinks = Vec::new();
+        for stage in &p.sinks {
+            let notify = Arc::new(Notify::new());
+            let scope = format!("{org}/{name}/{}", stage.id);
+            sink_scopes.push((org.clone(), name.clone(), stage.id.to_string()));
+            let task = sink::SinkTask::new(
+                shared.clone(),
+                instance(stage.id.as_str(), &stage.plugin, &stage.config, &stage.limits, World::Sink)?,
+                scope.clone(),
+                stage,
+                notify.clone(),
+            );
+            tasks.spawn(task.run());
+            sinks.push(pipeline::SinkRoute {
+                scope,
+                inputs: stage.inputs.clone(),
+                notify,
+            });
+        }
+        let mut processors = Vec::new();
+        for stage in &p.processors {
+            processors.push(pipeline::ProcessorStage::new(
+                instance(stage.id.as_str(), &stage.plugin, &stage.config, &stage.limits, World::Processor)?,
+                stage,
+            ));
+        }
+        for source in &p.sources {
+            match &source.kind {
+                SourceKind::Events { .. } => {}
+                SourceKind::Schedule { interval_ms } => {
+                    tasks.spawn(sources::schedule(
+                        shared.clone(),
+                        org.clone(),
+                        name.clone(),
+                        source.id.to_string(),
+                        Duration::from_millis(*interval_ms),
+                    ));
+                }
+                SourceKind::Plugin {
+                    plugin,
+                    config,
+                    limits: lim,
+                    poll_interval_ms,
+                    ..
+                } => {
+                    let instance = Arc::new(tokio::sync::Mutex::new(instance(
+                        source.id.as_str(),
+                        plugin,
+                        config,
+                        lim,
+                        World::Source,
+                    )?));
+                    hooks.insert((org.clone(), name.clone(), source.id.to_string()), instance.clone());
+                    tasks.spawn(sources::poll(
+                        shared.clone(),
+                        instance,
+                        Duration::from_millis(*poll_interval_ms),
+                    ));
+                }
+            }
+        }
+        let task = pipeline::PipelineTask::new(shared.clone(), p, processors, sinks);
+        tasks.spawn(task.run());
+    }
+    Ok(Executor {
+        tasks,
+        hooks,
+        sink_scopes,
+    })
+}
+
+/// Sleep for `duration` unless shutdown comes first; returns `false` on shutdown.
+pub(crate) async fn pause(shutdown: &mut watch::Receiver<bool>, duration: Duration) -> bool {
+    if *shutdown.borrow() {
+        return false;
+    }
+    tokio::select! {
+        () = tokio::time::sleep(duration) => true,
+        _ = shutdown.changed() => false,
+    }
+}

@@ -1,0 +1,401 @@
+//! The task of one pipeline: log -> sources -> processors -> sink outboxes, one transaction per
+//! batch of log entries.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use trackway_config::{KindPattern, Pipeline, SourceKind, Stage, StageId};
+use trackway_runtime::{CallError, Instance, Output, Pending};
+use trackway_store::{DeadLetter, Event, LoggedEvent, Ulid, WriteBatch};
+
+use super::{FAULT_BACKOFF, Shared, ids, pause};
+use crate::metrics::{self, stage_labels};
+
+/// Log entries read per round. Bigger rounds mean fewer commits under load; 1024 entries of a
+/// few hundred bytes is well under a megabyte in memory.
+const READ_BATCH: usize = 1024;
+
+/// How long a pipeline that sees only other pipelines' events may leave its cursor unsaved.
+/// Re-reading irrelevant events after a crash is cheap; committing after every round is not.
+const IDLE_CURSOR_SAVE: Duration = Duration::from_secs(1);
+
+/// Where a sink's events come from, and how to wake its task.
+pub struct SinkRoute {
+    /// `org/pipeline/sink`.
+    pub scope: String,
+    /// The stages feeding it.
+    pub inputs: Vec<StageId>,
+    /// Woken after each commit that queued events.
+    pub notify: Arc<Notify>,
+}
+
+/// A processor and its instance.
+pub struct ProcessorStage {
+    id: StageId,
+    inputs: Vec<StageId>,
+    batch_max: usize,
+    instance: Instance,
+}
+
+impl ProcessorStage {
+    /// A processor stage running in `instance`.
+    pub fn new(instance: Instance, stage: &Stage) -> Self {
+        Self {
+            id: stage.id.clone(),
+            inputs: stage.inputs.clone(),
+            batch_max: stage.batch_max_events,
+            instance,
+        }
+    }
+}
+
+enum Route {
+    Kinds(Vec<KindPattern>),
+    /// Events the source itself appended (schedule ticks, polled or webhook events).
+    Own(String),
+}
+
+/// The task of one pipeline.
+pub struct PipelineTask {
+    shared: Arc<Shared>,
+    org: String,
+    name: String,
+    cursor_name: String,
+    sources: Vec<(StageId, Route)>,
+    processors: Vec<ProcessorStage>,
+    sinks: Vec<SinkRoute>,
+}
+
+/// A failure that stops the round; it is retried from the same cursor.
+struct Stalled(String);
+
+impl PipelineTask {
+    /// The task for `pipeline`.
+    pub fn new(
+        shared: Arc<Shared>,
+        pipeline: &Pipeline,
+        processors: Vec<ProcessorStage>,
+        sinks: Vec<SinkRoute>,
+    ) -> Self {
+        let (org, name) = (pipeline.org.to_string(), pipeline.name.to_string());
+        let sources = pipeline
+            .sources
+            .iter()
+            .map(|s| {
+                let route = match &s.kind {
+                    SourceKind::Events { kinds } => Route::Kinds(kinds.clone()),
+                    _ => Route::Own(format!("{name}/{}", s.id)),
+                };
+                (s.id.clone(), route)
+            })
+            .collect();
+        Self {
+            cursor_name: format!("{org}/{name}"),
+            shared,
+            org,
+            name,
+            sources,
+            processors,
+            sinks,
+        }
+    }
+
+    /// Run until shutdown.
+    pub async fn run(mut self) {
+        let mut shutdown = self.shared.shutdown.clone();
+        let mut tail = self.shared.log_tail.clone();
+        let mut cursor = match self.shared.store.cursor(&self.cursor_name) {
+            Ok(cursor) => cursor,
+            Err(error) => {
+                tracing::error!(pipeline = %self.cursor_name, "cannot read cursor, pipeline stopped: {error}");
+                return;
+            }
+        };
+        let mut saved = cursor;
+        let mut saved_at = Instant::now();
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            if self.shared.store.last_seq() <= cursor {
+                if saved != cursor && self.save_cursor(cursor).await {
+                    saved = cursor;
+                    saved_at = Instant::now();
+                }
+                tokio::select! {
+                    _ = tail.changed() => {}
+                    _ = shutdown.changed() => {}
+                    () = tokio::time::sleep(IDLE_CURSOR_SAVE) => {}
+                }
+                continue;
+            }
+            let entries = match self.shared.store.events_after(cursor, READ_BATCH) {
+                Ok(entries) => entries,
+                Err(error) => {
+                    tracing::error!(pipeline = %self.cursor_name, "cannot read the log: {error}");
+                    pause(&mut shutdown, FAULT_BACKOFF).await;
+                    continue;
+                }
+            };
+            let Some(last) = entries.last().map(|e| e.seq) else {
+                continue;
+            };
+            let routed = self.route(entries);
+            if routed.values().all(Vec::is_empty) {
+                cursor = last;
+                if saved_at.elapsed() >= IDLE_CURSOR_SAVE && self.save_cursor(cursor).await {
+                    saved = cursor;
+                    saved_at = Instant::now();
+                }
+                continue;
+            }
+            let mut write = WriteBatch::new();
+            let queued = match self.run_stages(routed, &mut write).await {
+                Ok(queued) => queued,
+                Err(Stalled(why)) => {
+                    tracing::error!(pipeline = %self.cursor_name, "round failed, retrying from the same position: {why}");
+                    pause(&mut shutdown, FAULT_BACKOFF).await;
+                    continue;
+                }
+            };
+            write.set_cursor(&self.cursor_name, last);
+            match self.shared.store.commit(write).await {
+                Ok(Ok(_)) => {
+                    cursor = last;
+                    saved = last;
+                    saved_at = Instant::now();
+                    for (sink, n) in self.sinks.iter().zip(queued) {
+                        if n > 0 {
+                            sink.notify.notify_one();
+                        }
+                    }
+                }
+                Ok(Err(error)) => {
+                    tracing::error!(pipeline = %self.cursor_name, "commit failed, retrying: {error}");
+                    pause(&mut shutdown, FAULT_BACKOFF).await;
+                }
+                Err(_) => break,
+            }
+        }
+        if saved != cursor {
+            self.save_cursor(cursor).await;
+        }
+    }
+
+    fn save_cursor(&self, cursor: u64) -> impl Future<Output = bool> + Send + 'static {
+        let mut write = WriteBatch::new();
+        write.set_cursor(&self.cursor_name, cursor);
+        let committed = self.shared.store.commit(write);
+        async move { matches!(committed.await, Ok(Ok(_))) }
+    }
+
+    /// The events each source selects from `entries`.
+    fn route(&self, entries: Vec<LoggedEvent>) -> HashMap<StageId, Vec<Event>> {
+        let mut routed: HashMap<StageId, Vec<Event>> =
+            self.sources.iter().map(|(id, _)| (id.clone(), Vec::new())).collect();
+        for LoggedEvent { event, .. } in entries {
+            if event.org != self.org {
+                continue;
+            }
+            for (id, route) in &self.sources {
+                let selected = match route {
+                    Route::Kinds(kinds) => {
+                        !event.produced_by(&self.name) && kinds.iter().any(|k| k.matches(&event.kind))
+                    }
+                    Route::Own(source) => event.source == *source,
+                };
+                if selected {
+                    routed.get_mut(id).expect("every source has an entry").push(event.clone());
+                }
+            }
+        }
+        routed
+    }
+
+    /// Run the processors in order and queue the results for the sinks. Returns how many events
+    /// were queued per sink.
+    async fn run_stages(
+        &mut self,
+        mut outputs: HashMap<StageId, Vec<Event>>,
+        write: &mut WriteBatch,
+    ) -> Result<Vec<usize>, Stalled> {
+        for index in 0..self.processors.len() {
+            let (id, input) = {
+                let stage = &self.processors[index];
+                let input: Vec<Event> = stage
+                    .inputs
+                    .iter()
+                    .filter_map(|i| outputs.get(i))
+                    .flatten()
+                    .cloned()
+                    .collect();
+                (stage.id.clone(), input)
+            };
+            let output = if input.is_empty() {
+                Vec::new()
+            } else {
+                self.process(index, input, write).await?
+            };
+            outputs.insert(id, output);
+        }
+        let mut queued = Vec::with_capacity(self.sinks.len());
+        for sink in &self.sinks {
+            let mut n = 0;
+            for input in &sink.inputs {
+                for event in outputs.get(input).into_iter().flatten() {
+                    write.outbox_push(&sink.scope, event.clone());
+                    n += 1;
+                }
+            }
+            queued.push(n);
+        }
+        Ok(queued)
+    }
+
+    /// Run processor `index` over `events` in chunks, isolating events that make it trap.
+    async fn process(
+        &mut self,
+        index: usize,
+        events: Vec<Event>,
+        write: &mut WriteBatch,
+    ) -> Result<Vec<Event>, Stalled> {
+        let batch_max = self.processors[index].batch_max;
+        let mut out = Vec::with_capacity(events.len());
+        for chunk in events.chunks(batch_max) {
+            match self.call(index, chunk).await {
+                Ok((outputs, pending)) => self.apply(index, chunk, outputs, pending, write, &mut out),
+                Err(error @ (CallError::Init(_) | CallError::Instantiate(_))) => {
+                    return Err(Stalled(error.to_string()));
+                }
+                Err(first) if chunk.len() > 1 => {
+                    tracing::warn!(pipeline = %self.cursor_name, "batch of {} trapped ({first}); isolating the event at fault", chunk.len());
+                    for event in chunk {
+                        let single = std::slice::from_ref(event);
+                        match self.call(index, single).await {
+                            Ok((outputs, pending)) => self.apply(index, single, outputs, pending, write, &mut out),
+                            Err(error @ (CallError::Init(_) | CallError::Instantiate(_))) => {
+                                return Err(Stalled(error.to_string()));
+                            }
+                            Err(error) => self.dead_letter(index, event, error.label(), &error.to_string(), write),
+                        }
+                    }
+                }
+                Err(error) => self.dead_letter(index, &chunk[0], error.label(), &error.to_string(), write),
+            }
+        }
+        Ok(out)
+    }
+
+    /// One call into processor `index`; failures are counted here. Configuration and
+    /// instantiation failures stall the pipeline rather than dead-letter innocent events.
+    async fn call(
+        &mut self,
+        index: usize,
+        events: &[Event],
+    ) -> Result<(Vec<Output>, Pending), CallError> {
+        let stage = &mut self.processors[index];
+        let labels = stage_labels(&self.org, &self.name, stage.id.as_str());
+        let started = Instant::now();
+        let result = stage.instance.process(events).await;
+        self.shared.metrics.observe(metrics::CALL_SECONDS, labels.clone(), started.elapsed());
+        if let Err(error) = &result {
+            let mut labels = labels;
+            labels.push(("plugin", stage.instance.context().plugin.clone()));
+            labels.push(("kind", error.label().to_owned()));
+            self.shared.metrics.add(metrics::TRAPS, labels, 1);
+            tracing::warn!(
+                org = %self.org, pipeline = %self.name, stage = %stage.id,
+                plugin = %stage.instance.context().plugin, "processor call failed: {error}"
+            );
+        }
+        result
+    }
+
+    fn apply(
+        &self,
+        index: usize,
+        inputs: &[Event],
+        outputs: Vec<Output>,
+        pending: Pending,
+        write: &mut WriteBatch,
+        out: &mut Vec<Event>,
+    ) {
+        let stage = &self.processors[index];
+        let scope = stage.instance.context().scope();
+        let source = format!("{}/{}", self.name, stage.id);
+        for (key, value) in pending.state {
+            write.set_state(&scope, &key, value);
+        }
+        for (stream, event) in pending.history {
+            write.history_append(&stream, event);
+        }
+        let mut processed = 0;
+        for (input, output) in inputs.iter().zip(outputs) {
+            match output {
+                Output::Keep => {
+                    out.push(input.clone());
+                    processed += 1;
+                }
+                Output::Replace(events) => {
+                    let derived: Vec<Event> = events
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, mut e)| {
+                            e.id = ids::derived(input.id, &self.name, stage.id.as_str(), i);
+                            e.org.clone_from(&self.org);
+                            e.source.clone_from(&source);
+                            e.parent = Some(input.id);
+                            if e.time_ms == 0 {
+                                e.time_ms = input.time_ms;
+                            }
+                            e
+                        })
+                        .collect();
+                    out.extend(derived.iter().cloned());
+                    write.append_derived(derived);
+                    processed += 1;
+                }
+                Output::Fail(error) => {
+                    self.dead_letter(index, input, "plugin", &error.to_string(), write);
+                }
+            }
+        }
+        self.shared.metrics.add(
+            metrics::PROCESSED,
+            stage_labels(&self.org, &self.name, stage.id.as_str()),
+            processed,
+        );
+    }
+
+    /// Move `event` to the dead-letter queue: it failed at processor `index` for `reason`
+    /// (a [`CallError::label`], or `plugin` when the plugin reported the failure).
+    fn dead_letter(&self, index: usize, event: &Event, reason: &str, error: &str, write: &mut WriteBatch) {
+        let stage = &self.processors[index];
+        let now = now_ms();
+        let labels = stage_labels(&self.org, &self.name, stage.id.as_str());
+        let mut failed = labels.clone();
+        failed.push(("reason", reason.to_owned()));
+        self.shared.metrics.add(metrics::FAILED, failed, 1);
+        self.shared.metrics.add(metrics::DEAD_LETTERED, labels, 1);
+        write.dead_letter(DeadLetter {
+            id: Ulid::new(),
+            org: self.org.clone(),
+            pipeline: self.name.clone(),
+            stage: stage.id.to_string(),
+            event: event.clone(),
+            error: error.to_owned(),
+            attempts: 1,
+            first_failed_ms: now,
+            last_failed_ms: now,
+        });
+    }
+}
+
+/// Wall-clock milliseconds since the epoch (for dead-letter timestamps).
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}

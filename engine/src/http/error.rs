@@ -1,0 +1,155 @@
+//! The one error type of the HTTP API, and the JSON body extractor that reports syntax errors
+//! with their position and shape errors with the path of the offending field.
+//!
+//! Every error answers `{"error": {"code": "...", "message": "..."}}` (plus `line`/`column` for
+//! JSON syntax errors). Internal errors are logged with their cause and answered with a generic
+//! message: nothing about the host leaks to the client.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// An error answered to an HTTP client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    position: Option<(usize, usize)>,
+}
+
+impl ApiError {
+    /// An error with `status`, a stable machine-readable `code` and a message for people.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            position: None,
+        }
+    }
+
+    /// `404 not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// `422 invalid_field`: the body is JSON but a field is wrong; the message names it.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
+    }
+
+    /// `400 bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// `500 internal`: logs `error` and answers a generic message.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!("internal error: {error}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some((line, column)) = self.position {
+            error["line"] = line.into();
+            error["column"] = column.into();
+        }
+        (self.status, axum::Json(json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<trackway_store::Error> for ApiError {
+    fn from(error: trackway_store::Error) -> Self {
+        match error {
+            trackway_store::Error::IdConflict(id) => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("event id `{id}` is already in use"),
+            ),
+            trackway_store::Error::IdempotencyMismatch(key) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_mismatch",
+                format!("Idempotency-Key `{key}` was already used with a different request body"),
+            ),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::new(status, "payload_too_large", "request body is larger than the limit")
+        } else {
+            Self::new(status, "bad_request", rejection.body_text())
+        }
+    }
+}
+
+/// The raw JSON body of a request: syntax checked, kept as a [`serde_json::Value`] so that
+/// handlers can deserialise parts of it and report field paths.
+pub struct JsonBody {
+    /// The parsed document.
+    pub value: serde_json::Value,
+    /// The bytes as received (for idempotency fingerprints).
+    pub bytes: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::bad_request("request body is empty; expected JSON"));
+        }
+        let value = serde_json::from_slice(&bytes).map_err(|e| {
+            // serde_json ends its message with the position, which is given first here.
+            let message = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let reason = message.strip_suffix(&suffix).unwrap_or(&message);
+            let mut error = ApiError::bad_request(format!(
+                "invalid JSON at line {}, column {}: {reason}",
+                e.line(),
+                e.column()
+            ));
+            error.code = "invalid_json";
+            error.position = Some((e.line(), e.column()));
+            error
+        })?;
+        Ok(Self { value, bytes })
+    }
+}
+
+/// Deserialise `value` into `T`, answering `422` with the path of the offending field
+/// (prefixed by `at`, e.g. `[3]` for the fourth element of an array).
+pub fn typed<T: DeserializeOwned>(value: serde_json::Value, at: &str) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let path = match (at.is_empty(), path.as_str()) {
+            (true, ".") => String::new(),
+            (true, _) => path,
+            (false, ".") => at.to_owned(),
+            (false, _) => format!("{at}.{path}"),
+        };
+        if path.is_empty() {
+            ApiError::invalid(e.into_inner().to_string())
+        } else {
+            ApiError::invalid(format!("field `{path}`: {}", e.into_inner()))
+        }
+    })
+}

@@ -1,0 +1,63 @@
+//! The HTTP API: one router, one error shape ([`error::ApiError`]), one module per resource
+//! (each starts with its `router()`).
+
+pub mod error;
+pub mod events;
+pub mod health;
+pub mod history;
+pub mod hooks;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use trackway_store::Store;
+
+use crate::executor::Hooks;
+use crate::metrics::Metrics;
+
+/// What every handler can reach.
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Known orgs (directories of the pipelines directory).
+    pub orgs: BTreeSet<String>,
+    /// Number of pipelines running.
+    pub pipelines: usize,
+    /// Set once the executor runs.
+    pub ready: AtomicBool,
+    /// Webhook-capable sources.
+    pub hooks: Hooks,
+    /// Sinks, for lag metrics: (org, pipeline, sink).
+    pub sinks: Vec<(String, String, String)>,
+}
+
+impl AppState {
+    /// `404` unless `org` exists.
+    pub fn check_org(&self, org: &str) -> Result<(), error::ApiError> {
+        if self.orgs.contains(org) {
+            Ok(())
+        } else {
+            Err(error::ApiError::not_found(format!("unknown org `{org}`")))
+        }
+    }
+}
+
+/// The default limit on request bodies: a batch of `MAX_EVENTS_PER_REQUEST` events of about a
+/// kilobyte each.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The whole API.
+pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
+    Router::new()
+        .merge(events::router())
+        .merge(history::router())
+        .merge(health::router())
+        .merge(hooks::router())
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}

@@ -1,0 +1,23 @@
+//! The trackway daemon: the CLI, the HTTP API, ingest, the pipeline executor and the wiring
+//! between the store and the plugin runtime.
+//!
+//! # Layout
+//! - [`cli`]: the `trackway` command line and its subcommands.
+//! - [`serve`]: start-up and shutdown of the server.
+//! - [`pipelines`]: loading `pipelines/<org>/*.toml`, with plugin configs checked by the plugins.
+//! - [`executor`]: one task per pipeline (sources and processors) and per sink (outbox delivery).
+//! - [`ingest`]: turning submitted events into durable log entries.
+//! - [`http`]: the axum router, its error shape and its resources.
+//! - [`metrics`]: every counter and histogram, and their Prometheus rendering.
+//! - [`bundled`]: the first-party plugins embedded in the binary.
+//! - [`bench`]: `trackway bench`, the reproducible benchmarks behind `BENCHMARKS.md`.
+
+pub mod bench;
+pub mod bundled;
+pub mod cli;
+pub mod executor;
+pub mod http;
+pub mod ingest;
+pub mod metrics;
+pub mod pipelines;
+pub mod serve;

@@ -1,0 +1,147 @@
+//! `trackway serve`: open the store, start the plugin runtime, load and start the pipelines,
+//! serve HTTP, and on SIGINT/SIGTERM stop accepting requests, let every task finish its current
+//! batch, and exit.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+use trackway_runtime::{Runtime, RuntimeOptions, SystemClock};
+use trackway_store::Store;
+
+use crate::executor::{self, Shared};
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::{bundled, pipelines};
+
+/// Options of `trackway serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Address to listen on (port 0 picks a free one; the chosen address is printed).
+    pub listen: SocketAddr,
+    /// Directory of the database and the component cache.
+    pub data_dir: PathBuf,
+    /// Directory of `<org>/<name>.toml` pipelines; `None` uses `./pipelines` if it exists, else
+    /// the bundled examples (written to `<data_dir>/pipelines` on first start).
+    pub pipelines_dir: Option<PathBuf>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+}
+
+/// The pipelines directory to use, creating it from the bundled examples if needed.
+fn pipelines_dir(options: &ServeOptions) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = &options.pipelines_dir {
+        return Ok(dir.clone());
+    }
+    let local = PathBuf::from("pipelines");
+    if local.is_dir() {
+        return Ok(local);
+    }
+    let dir = options.data_dir.join("pipelines");
+    for (path, text) in bundled::EXAMPLE_PIPELINES {
+        let file = dir.join(path);
+        if !file.exists() {
+            std::fs::create_dir_all(file.parent().expect("example paths have an org directory"))?;
+            std::fs::write(&file, text)?;
+        }
+    }
+    Ok(dir)
+}
+
+/// Open the store in `data_dir`, with a channel that follows the end of the log.
+pub fn open_store(data_dir: &Path) -> anyhow::Result<(Store, watch::Receiver<u64>)> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory `{}`", data_dir.display()))?;
+    let (tail_tx, tail_rx) = watch::channel(0);
+    let store = Store::open(
+        &data_dir.join("trackway.redb"),
+        Box::new(move |seq| {
+            let _ = tail_tx.send(seq);
+        }),
+    )
+    .with_context(|| format!("cannot open the database in `{}`", data_dir.display()))?;
+    Ok((store, tail_rx))
+}
+
+/// A runtime with the bundled plugins and the component cache in `data_dir`.
+pub fn runtime(data_dir: &Path, store: Option<Store>) -> anyhow::Result<Runtime> {
+    Ok(Runtime::new(RuntimeOptions {
+        cache_dir: Some(data_dir.join("cache")),
+        bundled: bundled::plugins(),
+        store,
+        clock: Arc::new(SystemClock),
+    })?)
+}
+
+/// Run the server until a shutdown signal.
+pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
+    let (store, log_tail) = open_store(&options.data_dir)?;
+    let runtime = runtime(&options.data_dir, Some(store.clone()))?;
+    let dir = pipelines_dir(&options)?;
+    let loaded = {
+        let (runtime, dir) = (runtime.clone(), dir.clone());
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || pipelines::load_dir(&dir, &runtime, handle)).await??
+    };
+    if !loaded.failures.is_empty() {
+        for diagnostics in &loaded.failures {
+            eprintln!("{diagnostics}");
+        }
+        anyhow::bail!("{} pipeline file(s) in `{}` are invalid", loaded.failures.len(), dir.display());
+    }
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let metrics = Arc::new(Metrics::default());
+    let shared = Arc::new(Shared {
+        store: store.clone(),
+        runtime,
+        metrics: metrics.clone(),
+        log_tail,
+        shutdown,
+    });
+    let running = executor::start(shared, &loaded.pipelines)?;
+    let state = Arc::new(AppState {
+        store,
+        metrics,
+        orgs: loaded.orgs,
+        pipelines: loaded.pipelines.len(),
+        ready: false.into(),
+        hooks: running.hooks.clone(),
+        sinks: running.sink_scopes.clone(),
+    });
+    state.ready.store(true, Ordering::Release);
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, pipelines = loaded.pipelines.len(), dir = %dir.display(), "trackway is serving");
+    // The first line on stdout is the address, for scripts and tests that listen on port 0.
+    println!("listening on http://{addr}");
+    axum::serve(listener, http::router(state, options.body_limit))
+        .with_graceful_shutdown(signal())
+        .await?;
+    tracing::info!("shutting down: finishing the current batches");
+    let _ = shutdown_tx.send(true);
+    running.join().await;
+    Ok(())
+}
+
+async fn signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,45 @@
+//! Errors of the store. One umbrella [`Error`]; callers branch on the logical variants
+//! ([`Error::IdConflict`], [`Error::IdempotencyMismatch`]) and treat the rest as I/O failures.
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database file could not be opened or created.
+    #[error("cannot open database: {0}")]
+    Open(#[from] redb::DatabaseError),
+    /// A transaction could not be started.
+    #[error("cannot start transaction: {0}")]
+    Transaction(#[from] redb::TransactionError),
+    /// A table could not be opened.
+    #[error("cannot open table: {0}")]
+    Table(#[from] redb::TableError),
+    /// Reading or writing pages failed.
+    #[error("storage error: {0}")]
+    Storage(#[from] redb::StorageError),
+    /// A commit failed; nothing of that transaction is durable.
+    #[error("commit failed: {0}")]
+    Commit(#[from] redb::CommitError),
+    /// The durability of a transaction could not be set.
+    #[error("cannot set durability: {0}")]
+    Durability(#[from] redb::SetDurabilityError),
+    /// A stored record could not be decoded (corruption or an incompatible version).
+    #[error("cannot decode stored {what}: {source}")]
+    Decode {
+        /// Which kind of record.
+        what: &'static str,
+        /// The decoder's complaint.
+        source: postcard::Error,
+    },
+    /// A client-supplied event id is already used by another organisation.
+    #[error("event id `{0}` is already in use")]
+    IdConflict(ulid::Ulid),
+    /// An idempotency key was reused with a different request body.
+    #[error("idempotency key `{0}` was already used with a different request")]
+    IdempotencyMismatch(String),
+    /// The writer thread has stopped (the store is shutting down).
+    #[error("the store writer has stopped")]
+    WriterGone,
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

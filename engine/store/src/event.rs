@@ -1,0 +1,111 @@
+//! The event: the one record everything in trackway is derived from, and its stored encoding.
+
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+use crate::error::{Error, Result};
+
+/// One immutable entry of the event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique id (ULID); host-assigned, client-supplied, or derived deterministically.
+    pub id: Ulid,
+    /// Organisation that owns the event.
+    pub org: String,
+    /// Dotted kind used for routing, e.g. `deployment.started`.
+    pub kind: String,
+    /// Where it came from: `api`, or `<pipeline>/<stage>` for events a pipeline produced.
+    pub source: String,
+    /// Milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// What the event is about (deployment id, `env/app`, task name).
+    pub subject: String,
+    /// String pairs cheap to route on.
+    pub attributes: Vec<(String, String)>,
+    /// The body as JSON text.
+    pub payload: String,
+    /// The event this one was derived from.
+    pub parent: Option<Ulid>,
+}
+
+impl Event {
+    /// The value of attribute `name`, if present.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether this event was produced by a stage of `pipeline` (of the same org).
+    pub fn produced_by(&self, pipeline: &str) -> bool {
+        self.source
+            .strip_prefix(pipeline)
+            .is_some_and(|rest| rest.starts_with('/'))
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).expect("encoding an in-memory event into a Vec cannot fail")
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
+        postcard::from_bytes(bytes).map_err(|source| Error::Decode {
+            what: "event",
+            source,
+        })
+    }
+}
+
+/// An event as submitted, before the store assigns its id and sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// A client-supplied id; when absent the store assigns a fresh ULID.
+    pub id: Option<Ulid>,
+    /// The event; its `id` is ignored (see `id` above).
+    pub event: Event,
+}
+
+/// An event read back from the log, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedEvent {
+    /// Position in the log (1-based, strictly increasing).
+    pub seq: u64,
+    /// The event.
+    pub event: Event,
+}
+
+/// An event that could not be processed or delivered, kept for inspection and replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// Id of this dead letter.
+    pub id: Ulid,
+    /// Organisation.
+    pub org: String,
+    /// Pipeline of the failing stage.
+    pub pipeline: String,
+    /// The failing stage.
+    pub stage: String,
+    /// The event that failed.
+    pub event: Event,
+    /// The last error, as text.
+    pub error: String,
+    /// How many attempts were made.
+    pub attempts: u32,
+    /// When the first attempt failed (ms since epoch).
+    pub first_failed_ms: u64,
+    /// When the last attempt failed (ms since epoch).
+    pub last_failed_ms: u64,
+}
+
+impl DeadLetter {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).expect("encoding an in-memory record into a Vec cannot fail")
+    }
+
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
+        postcard::from_bytes(bytes).map_err(|source| Error::Decode {
+            what: "dead letter",
+            source,
+        })
+    }
+}

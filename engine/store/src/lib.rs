@@ -1,0 +1,290 @@
+//! Durable state of trackway, in one redb file: the event log, consumer cursors, sink outboxes,
+//! the dead-letter queue, history streams and plugin state.
+//!
+//! The API is synchronous and knows nothing of tokio or wasmtime. Writes go through
+//! [`Store::commit`], which hands a [`WriteBatch`] to a single writer thread that merges concurrent
+//! batches into one transaction (group commit); the returned receiver can be awaited from async
+//! code or waited on from a thread. Reads open short read transactions and never block writes.
+//!
+//! # Layout
+//! - [`event`]: the [`Event`] record, its encoding, and [`DeadLetter`].
+//! - [`write`]: [`WriteBatch`] and the group-commit writer.
+//! - [`read`]: log, cursor, outbox, history, DLQ and state queries.
+//! - [`tables`]: every table definition, with versioned names.
+//! - [`error`]: the crate's [`Error`].
+
+pub mod error;
+pub mod event;
+pub mod read;
+pub mod tables;
+pub mod write;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use redb::{Database, ReadableTable};
+
+pub use error::{Error, Result};
+pub use event::{DeadLetter, Event, LoggedEvent, NewEvent};
+pub use read::HistoryPage;
+pub use ulid::Ulid;
+pub use write::{Appended, CommitHook, CommitOutcome, WriteBatch};
+
+/// Handle to the database; cheap to clone, shareable across threads.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    writer: write::Writer,
+    last_seq: Arc<AtomicU64>,
+}
+
+impl Store {
+    /// Open (or create) the database at `path`. `on_commit` runs on the writer thread after every
+    /// commit that moved the end of the log, with the new last sequence number.
+    pub fn open(path: &Path, on_commit: CommitHook) -> Result<Self> {
+        let db = Arc::new(Database::create(path)?);
+        let txn = db.begin_write()?;
+        // Create every table up front so read transactions never meet a missing table.
+        {
+            txn.open_table(tables::EVENTS)?;
+            txn.open_table(tables::EVENT_IDS)?;
+            txn.open_table(tables::IDEMPOTENCY)?;
+            txn.open_table(tables::CURSORS)?;
+            txn.open_table(tables::STATE)?;
+            txn.open_table(tables::OUTBOX)?;
+            txn.open_table(tables::DLQ)?;
+            txn.open_table(tables::HISTORY)?;
+            txn.open_table(tables::HISTORY_IDS)?;
+        }
+        let last = txn
+            .open_table(tables::COUNTERS)?
+            .get("log_seq")?
+            .map_or(0, |v| v.value());
+        txn.commit()?;
+        let last_seq = Arc::new(AtomicU64::new(last));
+        let writer = write::Writer::start(db.clone(), last_seq.clone(), on_commit);
+        Ok(Self {
+            db,
+            writer,
+            last_seq,
+        })
+    }
+
+    /// Submit `batch`; the receiver yields once it is durable (or failed). Await it from async
+    /// code, or call `recv()` on it from a thread.
+    pub fn commit(&self, batch: WriteBatch) -> oneshot::Receiver<Result<CommitOutcome>> {
+        self.writer.submit(batch)
+    }
+
+    /// Submit `batch` and wait for it on this thread.
+    pub fn commit_blocking(&self, batch: WriteBatch) -> Result<CommitOutcome> {
+        self.commit(batch).recv().unwrap_or(Err(Error::WriterGone))
+    }
+
+    /// The last log sequence number that is durable.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq.load(Ordering::Acquire)
+    }
+
+    /// Whether a write transaction can be committed right now (for readiness probes).
+    pub fn probe_writable(&self) -> Result<()> {
+        self.commit_blocking(WriteBatch::new()).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.redb"), Box::new(|_| {})).unwrap();
+        (dir, store)
+    }
+
+    fn event(kind: &str, subject: &str) -> Event {
+        Event {
+            id: Ulid::nil(),
+            org: String::new(),
+            kind: kind.into(),
+            source: "api".into(),
+            time_ms: 1,
+            subject: subject.into(),
+            attributes: vec![("a".into(), "b".into())],
+            payload: "{}".into(),
+            parent: None,
+        }
+    }
+
+    fn new(kind: &str) -> NewEvent {
+        NewEvent { id: None, event: event(kind, "s") }
+    }
+
+    fn append(store: &Store, org: &str, key: Option<&str>, body: &[u8], events: Vec<NewEvent>) -> Result<Appended> {
+        let mut batch = WriteBatch::new();
+        batch.append(org, key, body, events);
+        Ok(store.commit_blocking(batch)?.appended.remove(0))
+    }
+
+    #[test]
+    fn appended_events_read_back_in_order_with_org_and_ids() {
+        let (_dir, store) = open();
+        let first = append(&store, "acme", None, b"", vec![new("a.one"), new("a.two")]).unwrap();
+        let second = append(&store, "acme", None, b"", vec![new("a.three")]).unwrap();
+        assert_eq!(store.last_seq(), 3);
+        let events = store.events_after(0, 10).unwrap();
+        let kinds: Vec<_> = events.iter().map(|e| e.event.kind.as_str()).collect();
+        assert_eq!(kinds, ["a.one", "a.two", "a.three"]);
+        assert!(events.iter().all(|e| e.event.org == "acme"));
+        assert_eq!(events[2].event.id, second.ids[0]);
+        assert_eq!(store.events_after(2, 10).unwrap().len(), 1);
+        assert_eq!(store.event(first.ids[1]).unwrap().unwrap().seq, 2);
+    }
+
+    #[test]
+    fn idempotency_key_yields_one_event_and_rejects_a_different_body() {
+        let (_dir, store) = open();
+        let a = append(&store, "acme", Some("k1"), b"body", vec![new("x")]).unwrap();
+        let b = append(&store, "acme", Some("k1"), b"body", vec![new("x")]).unwrap();
+        assert_eq!(a.ids, b.ids);
+        assert!(!a.replayed && b.replayed);
+        assert_eq!(store.events_after(0, 10).unwrap().len(), 1);
+        let err = append(&store, "acme", Some("k1"), b"other", vec![new("x")]).unwrap_err();
+        assert!(matches!(err, Error::IdempotencyMismatch(k) if k == "k1"));
+        // The same key in another org is another request.
+        append(&store, "other", Some("k1"), b"body", vec![new("x")]).unwrap();
+        assert_eq!(store.events_after(0, 10).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn concurrent_batches_with_one_key_in_one_group_yield_one_event() {
+        let (_dir, store) = open();
+        let receivers: Vec<_> = (0..8)
+            .map(|_| {
+                let mut batch = WriteBatch::new();
+                batch.append("acme", Some("same"), b"b", vec![new("x")]);
+                store.commit(batch)
+            })
+            .collect();
+        let ids: Vec<_> = receivers.into_iter().map(|r| r.recv().unwrap().unwrap().appended[0].ids.clone()).collect();
+        assert!(ids.windows(2).all(|w| w[0] == w[1]));
+        assert_eq!(store.events_after(0, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn client_ids_dedupe_within_an_org_and_conflict_across_orgs() {
+        let (_dir, store) = open();
+        let id = Ulid::new();
+        let with_id = || vec![NewEvent { id: Some(id), event: event("x", "s") }];
+        assert!(!append(&store, "acme", None, b"", with_id()).unwrap().replayed);
+        assert!(append(&store, "acme", None, b"", with_id()).unwrap().replayed);
+        assert!(matches!(append(&store, "evil", None, b"", with_id()), Err(Error::IdConflict(i)) if i == id));
+        assert_eq!(store.events_after(0, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn derived_events_are_appended_once() {
+        let (_dir, store) = open();
+        let mut derived = event("x", "s");
+        derived.id = Ulid::new();
+        for _ in 0..2 {
+            let mut batch = WriteBatch::new();
+            batch.append_derived(vec![derived.clone()]).set_cursor("acme/p", 7);
+            store.commit_blocking(batch).unwrap();
+        }
+        assert_eq!(store.events_after(0, 10).unwrap().len(), 1);
+        assert_eq!(store.cursor("acme/p").unwrap(), 7);
+        assert_eq!(store.cursor("acme/q").unwrap(), 0);
+    }
+
+    #[test]
+    fn outbox_state_and_dead_letters_round_trip() {
+        let (_dir, store) = open();
+        let mut batch = WriteBatch::new();
+        batch
+            .outbox_push("acme/p/s", event("one", "s"))
+            .outbox_push("acme/p/s", event("two", "s"))
+            .outbox_push("acme/p/other", event("three", "s"))
+            .set_state("acme/p/x", "k", Some(b"v".to_vec()));
+        store.commit_blocking(batch).unwrap();
+        let queued = store.outbox("acme/p/s", 10).unwrap();
+        assert_eq!(queued.iter().map(|(_, e)| e.kind.as_str()).collect::<Vec<_>>(), ["one", "two"]);
+        assert_eq!(store.outbox_len("acme/p/s").unwrap(), 2);
+        assert_eq!(store.state("acme/p/x", "k").unwrap().as_deref(), Some(&b"v"[..]));
+
+        let letter = DeadLetter {
+            id: Ulid::new(),
+            org: "acme".into(),
+            pipeline: "p".into(),
+            stage: "s".into(),
+            event: queued[0].1.clone(),
+            error: "boom".into(),
+            attempts: 3,
+            first_failed_ms: 1,
+            last_failed_ms: 2,
+        };
+        let mut batch = WriteBatch::new();
+        batch
+            .outbox_remove("acme/p/s", queued[0].0)
+            .dead_letter(letter.clone())
+            .set_state("acme/p/x", "k", None);
+        store.commit_blocking(batch).unwrap();
+        assert_eq!(store.outbox_len("acme/p/s").unwrap(), 1);
+        assert_eq!(store.dead_letters("acme").unwrap(), vec![letter.clone()]);
+        assert!(store.dead_letters("other").unwrap().is_empty());
+        assert_eq!(store.state("acme/p/x", "k").unwrap(), None);
+        let mut batch = WriteBatch::new();
+        batch.dlq_remove(letter.id);
+        store.commit_blocking(batch).unwrap();
+        assert_eq!(store.dead_letter_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn history_pages_newest_first_without_duplicates() {
+        let (_dir, store) = open();
+        let mut events = Vec::new();
+        for i in 0..5 {
+            let mut e = event(&format!("k{i}"), "s");
+            e.id = Ulid::new();
+            e.org = "acme".into();
+            events.push(e);
+        }
+        for _ in 0..2 {
+            let mut batch = WriteBatch::new();
+            for e in &events {
+                batch.history_append("versions", e.clone());
+            }
+            store.commit_blocking(batch).unwrap();
+        }
+        let page = store.history("acme", "versions", None, 3).unwrap();
+        let kinds: Vec<_> = page.items.iter().map(|(_, e)| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["k4", "k3", "k2"]);
+        let rest = store.history("acme", "versions", page.next_before, 3).unwrap();
+        let kinds: Vec<_> = rest.items.iter().map(|(_, e)| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["k1", "k0"]);
+        assert_eq!(rest.next_before, None);
+        assert!(store.history("other", "versions", None, 3).unwrap().items.is_empty());
+    }
+
+    #[test]
+    fn data_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        {
+            let store = Store::open(&path, Box::new(|_| {})).unwrap();
+            append(&store, "acme", None, b"", vec![new("x"), new("y")]).unwrap();
+        }
+        // The writer thread holds the database until its channel closes.
+        let store = (0..100)
+            .find_map(|_| {
+                Store::open(&path, Box::new(|_| {})).ok().or_else(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    None
+                })
+            })
+            .unwrap();
+        assert_eq!(store.last_seq(), 2);
+        assert_eq!(store.events_after(0, 10).unwrap().len(), 2);
+    }
+}

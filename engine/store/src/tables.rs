@@ -1,0 +1,26 @@
+//! Every redb table of trackway, in one place. Names carry a version suffix: a change of key or
+//! value encoding gets a new name (and a migration), never a silent reinterpretation.
+
+use redb::TableDefinition;
+
+/// The event log: log sequence number -> encoded [`crate::Event`].
+pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events_v1");
+/// Event id (ULID as u128) -> log sequence number; dedupes derived and client-supplied ids.
+pub const EVENT_IDS: TableDefinition<u128, u64> = TableDefinition::new("event_ids_v1");
+/// (org, idempotency key) -> request fingerprint (16 bytes) followed by the ids (16 bytes each).
+pub const IDEMPOTENCY: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("idempotency_v1");
+/// Consumer name (`org/pipeline`) -> last processed log sequence number.
+pub const CURSORS: TableDefinition<&str, u64> = TableDefinition::new("cursors_v1");
+/// (stage scope `org/pipeline/stage`, key) -> value written by the plugin through `state`.
+pub const STATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("state_v1");
+/// (sink scope `org/pipeline/sink`, outbox sequence number) -> encoded event awaiting delivery.
+pub const OUTBOX: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("outbox_v1");
+/// Dead-letter id (ULID) -> encoded [`crate::DeadLetter`].
+pub const DLQ: TableDefinition<u128, &[u8]> = TableDefinition::new("dlq_v1");
+/// (history stream `org/stream`, history sequence number) -> encoded event.
+pub const HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("history_v1");
+/// (history stream `org/stream`, event id) -> history sequence number; makes appends idempotent.
+pub const HISTORY_IDS: TableDefinition<(&str, u128), u64> = TableDefinition::new("history_ids_v1");
+/// Counters: `log_seq`, `outbox_seq`, `history_seq` (the last number handed out).
+pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters_v1");

@@ -1,0 +1,165 @@
+//! The `processor` world: a stage that transforms, annotates or filters events (feature
+//! `processor`).
+//!
+//! Implement [`Processor`] and call [`export_processor!`](crate::export_processor) once. The
+//! host calls `init` once per instance, then `process` with batches; the SDK keeps the instance
+//! `init` returned and answers every event of a batch with exactly one [`Processed`], in order.
+
+use std::cell::RefCell;
+use std::thread::LocalKey;
+
+use crate::__private::{check_batch_len, not_initialised};
+use crate::{Error, Event, Processed};
+
+/// A processor plugin: the state `init` builds from its config, and what it does per event.
+pub trait Processor: Sized + 'static {
+    /// Validate `config` (JSON text; parse it with [`crate::config::parse`]) and build the
+    /// instance. Report every problem as [`Error::InvalidConfig`].
+    fn init(config: &str) -> Result<Self, Error>;
+
+    /// Handle one event: [`Processed::Keep`] it, [`Processed::Replace`] it with zero or more
+    /// events (zero drops it), or [`Processed::Fail`] it. Malformed input is a failure, never a
+    /// panic: a panic traps and the host throws the instance away.
+    fn process(&mut self, event: Event) -> Processed;
+
+    /// Handle a batch: exactly one result per event, in order. The default calls
+    /// [`Processor::process`] for each event; override it to share work across a batch.
+    fn process_batch(&mut self, events: Vec<Event>) -> Vec<Processed> {
+        events
+            .into_iter()
+            .map(|event| self.process(event))
+            .collect()
+    }
+}
+
+/// Export `$ty` (a [`Processor`]) as this component's `processor` world.
+///
+/// Call it once, at the top level of the plugin crate: `trackway_plugin_sdk::export_processor!(MyType);`.
+/// Outside wasm32 (unit tests, an `rlib` used natively) it only type-checks, so the plugin crate
+/// can still be built and tested natively.
+#[macro_export]
+macro_rules! export_processor {
+    ($ty:ty) => {
+        const _: () = {
+            ::std::thread_local! {
+                static INSTANCE: ::core::cell::RefCell<::core::option::Option<$ty>> =
+                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+            }
+
+            struct TrackwayProcessor;
+
+            impl $crate::bindings::processor::Guest for TrackwayProcessor {
+                fn init(
+                    config: ::std::string::String,
+                ) -> ::core::result::Result<(), $crate::Error> {
+                    $crate::processor::__init::<$ty>(&INSTANCE, config)
+                }
+
+                fn process(
+                    events: ::std::vec::Vec<$crate::Event>,
+                ) -> ::std::vec::Vec<$crate::Processed> {
+                    $crate::processor::__process::<$ty>(&INSTANCE, events)
+                }
+            }
+
+            #[cfg(target_arch = "wasm32")]
+            $crate::bindings::processor::__export_processor_world!(
+                TrackwayProcessor with_types_in $crate::bindings::processor
+            );
+        };
+    };
+}
+
+/// The instance slot [`export_processor!`](crate::export_processor) declares.
+#[doc(hidden)]
+pub type Slot<T> = LocalKey<RefCell<Option<T>>>;
+
+/// `init`: build the instance; a failed `init` leaves none, so later calls fail cleanly.
+#[doc(hidden)]
+pub fn __init<T: Processor>(slot: &'static Slot<T>, config: String) -> Result<(), Error> {
+    slot.with_borrow_mut(|instance| {
+        *instance = None;
+        *instance = Some(T::init(&config)?);
+        Ok(())
+    })
+}
+
+/// `process`: one result per event, or a permanent error per event before `init` succeeded.
+#[doc(hidden)]
+pub fn __process<T: Processor>(slot: &'static Slot<T>, events: Vec<Event>) -> Vec<Processed> {
+    slot.with_borrow_mut(|instance| match instance {
+        Some(instance) => {
+            let inputs = events.len();
+            let outputs = instance.process_batch(events);
+            check_batch_len("Processor::process_batch", inputs, outputs.len());
+            outputs
+        }
+        None => events
+            .iter()
+            .map(|_| Processed::Fail(not_initialised()))
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keeps events of the configured kind, drops the others.
+    struct OnlyKind(String);
+
+    impl Processor for OnlyKind {
+        fn init(config: &str) -> Result<Self, Error> {
+            match config {
+                "" => Err(Error::invalid_config("", "kind required")),
+                kind => Ok(OnlyKind(kind.to_string())),
+            }
+        }
+
+        fn process(&mut self, event: Event) -> Processed {
+            if event.kind == self.0 {
+                Processed::Keep
+            } else {
+                Processed::Replace(Vec::new())
+            }
+        }
+    }
+
+    thread_local! {
+        static INSTANCE: RefCell<Option<OnlyKind>> = const { RefCell::new(None) };
+    }
+
+    fn event(kind: &str) -> Event {
+        Event {
+            id: "01J0000000000000000000000A".into(),
+            org: "acme".into(),
+            kind: kind.into(),
+            source: "api".into(),
+            time: 0,
+            subject: "s".into(),
+            attributes: Vec::new(),
+            payload: "{}".into(),
+            parent: None,
+        }
+    }
+
+    #[test]
+    fn lifecycle() {
+        let before = __process(&INSTANCE, vec![event("a"), event("b")]);
+        assert_eq!(before, vec![Processed::Fail(not_initialised()); 2]);
+
+        assert!(__init(&INSTANCE, "a".into()).is_ok());
+        assert_eq!(
+            __process(&INSTANCE, vec![event("a"), event("b")]),
+            vec![Processed::Keep, Processed::Replace(Vec::new())]
+        );
+        assert_eq!(__process(&INSTANCE, Vec::new()), Vec::new());
+
+        // A failed re-init leaves no instance behind.
+        assert!(__init(&INSTANCE, String::new()).is_err());
+        assert_eq!(
+            __process(&INSTANCE, vec![event("a")]),
+            vec![Processed::Fail(not_initialised())]
+        );
+    }
+}
