@@ -10,13 +10,18 @@ use std::process::Command;
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest_dir.parent().expect("engine/ is inside the workspace");
+    let root = manifest_dir
+        .parent()
+        .expect("engine/ is inside the workspace");
     let plugins_dir = root.join("plugins");
     let target_dir = std::env::var_os("TRACKWAY_PLUGIN_TARGET_DIR")
         .map_or_else(|| root.join("target").join("plugins"), PathBuf::from);
     println!("cargo:rerun-if-env-changed=TRACKWAY_PLUGIN_TARGET_DIR");
     for path in ["Cargo.toml", "Cargo.lock", ".cargo/config.toml"] {
-        println!("cargo:rerun-if-changed={}", plugins_dir.join(path).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            plugins_dir.join(path).display()
+        );
     }
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
 
@@ -29,8 +34,15 @@ fn main() {
         .collect();
     entries.sort();
     for dir in entries {
-        let id = dir.file_name().expect("a directory name").to_string_lossy().into_owned();
-        println!("cargo:rerun-if-changed={}", dir.join("Cargo.toml").display());
+        let id = dir
+            .file_name()
+            .expect("a directory name")
+            .to_string_lossy()
+            .into_owned();
+        println!(
+            "cargo:rerun-if-changed={}",
+            dir.join("Cargo.toml").display()
+        );
         println!("cargo:rerun-if-changed={}", dir.join("src").display());
         if id != "sdk" {
             ids.push(id);
@@ -45,7 +57,10 @@ fn main() {
         let artifact = target_dir
             .join("wasm32-wasip2/release")
             .join(format!("plugin_{}.wasm", id.replace('-', "_")));
-        bundled.push_str(&format!("    ({id:?}, include_bytes!({:?})),\n", artifact.display().to_string()));
+        bundled.push_str(&format!(
+            "    ({id:?}, include_bytes!({:?})),\n",
+            artifact.display().to_string()
+        ));
     }
     bundled.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("bundled.rs");
@@ -67,7 +82,10 @@ fn build(plugins_dir: &Path, target_dir: &Path, id: &str) {
     // into the guest build.
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();
-        if (key.starts_with("CARGO_") && key != "CARGO_HOME") || key == "RUSTFLAGS" || key == "RUSTC_WRAPPER" {
+        if (key.starts_with("CARGO_") && key != "CARGO_HOME")
+            || key == "RUSTFLAGS"
+            || key == "RUSTC_WRAPPER"
+        {
             cmd.env_remove(key.as_ref());
         }
     }

@@ -7,7 +7,10 @@ include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
 
 /// The bundled plugins as the runtime wants them: id -> component bytes.
 pub fn plugins() -> HashMap<String, &'static [u8]> {
-    BUNDLED.iter().map(|(id, bytes)| ((*id).to_owned(), *bytes)).collect()
+    BUNDLED
+        .iter()
+        .map(|(id, bytes)| ((*id).to_owned(), *bytes))
+        .collect()
 }
 
 /// The example pipelines, used when no pipelines directory is given or found:

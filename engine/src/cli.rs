@@ -56,7 +56,10 @@ pub fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -100,7 +103,9 @@ async fn validate(paths: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     let cache = std::env::temp_dir().join("trackway-validate");
     let runtime = crate::serve::runtime(&cache, None)?;
     let handle = tokio::runtime::Handle::current();
-    let loaded = tokio::task::spawn_blocking(move || crate::pipelines::load_paths(&paths, &runtime, handle)).await??;
+    let loaded =
+        tokio::task::spawn_blocking(move || crate::pipelines::load_paths(&paths, &runtime, handle))
+            .await??;
     for diagnostics in &loaded.failures {
         eprintln!("{diagnostics}");
     }

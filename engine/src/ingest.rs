@@ -54,7 +54,13 @@ impl EventInput {
     /// Check the fields and turn the input into an event of `org`. `at` prefixes field names in
     /// messages (`[2].kind`).
     pub fn into_new_event(self, org: &str, at: &str, now_ms: u64) -> Result<NewEvent, ApiError> {
-        let field = |name: &str| if at.is_empty() { name.to_owned() } else { format!("{at}.{name}") };
+        let field = |name: &str| {
+            if at.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{at}.{name}")
+            }
+        };
         if !valid_kind(&self.kind) {
             return Err(ApiError::invalid(format!(
                 "field `{}`: `{}` is not a valid kind (dot-separated segments of a-z, 0-9, `_`, `-`; at most 128 characters)",
@@ -118,7 +124,16 @@ mod tests {
         for ok in ["a", "deployment.started", "version.reported", "x_y-z.1"] {
             assert!(valid_kind(ok), "{ok}");
         }
-        for bad in ["", ".a", "a.", "a..b", "A.b", "a b", "a/b", &"a".repeat(129)] {
+        for bad in [
+            "",
+            ".a",
+            "a.",
+            "a..b",
+            "A.b",
+            "a b",
+            "a/b",
+            &"a".repeat(129),
+        ] {
             assert!(!valid_kind(bad), "{bad}");
         }
     }

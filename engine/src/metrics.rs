@@ -26,15 +26,31 @@ pub const DLQ_DEPTH: &str = "trackway_dlq_depth";
 pub const LOG_SEQ: &str = "trackway_log_last_seq";
 
 const HELP: [(&str, &str, &str); 9] = [
-    (INGESTED, "counter", "Events accepted into the log through the API."),
+    (
+        INGESTED,
+        "counter",
+        "Events accepted into the log through the API.",
+    ),
     (PROCESSED, "counter", "Events a stage handled successfully."),
     (FAILED, "counter", "Events a stage failed on."),
-    (DEAD_LETTERED, "counter", "Events moved to the dead-letter queue."),
-    (TRAPS, "counter", "Plugin calls that trapped or hit a limit."),
+    (
+        DEAD_LETTERED,
+        "counter",
+        "Events moved to the dead-letter queue.",
+    ),
+    (
+        TRAPS,
+        "counter",
+        "Plugin calls that trapped or hit a limit.",
+    ),
     (CALL_SECONDS, "histogram", "Duration of plugin calls."),
     (OUTBOX_LAG, "gauge", "Events waiting in a sink outbox."),
     (DLQ_DEPTH, "gauge", "Dead letters waiting for replay."),
-    (LOG_SEQ, "gauge", "Sequence number of the last event in the log."),
+    (
+        LOG_SEQ,
+        "gauge",
+        "Sequence number of the last event in the log.",
+    ),
 ];
 
 /// Bucket bounds of [`CALL_SECONDS`]: from 10 us (a tiny batch) to 10 s (past any default
@@ -137,11 +153,25 @@ impl Metrics {
                 }
                 for (count, bound) in h.buckets.iter().zip(BUCKETS) {
                     let le = bound.to_string();
-                    let _ = writeln!(out, "{name}_bucket{} {count}", render_labels(labels, Some(&le)));
+                    let _ = writeln!(
+                        out,
+                        "{name}_bucket{} {count}",
+                        render_labels(labels, Some(&le))
+                    );
                 }
-                let _ = writeln!(out, "{name}_bucket{} {}", render_labels(labels, Some("+Inf")), h.count);
+                let _ = writeln!(
+                    out,
+                    "{name}_bucket{} {}",
+                    render_labels(labels, Some("+Inf")),
+                    h.count
+                );
                 let _ = writeln!(out, "{name}_sum{} {}", render_labels(labels, None), h.sum);
-                let _ = writeln!(out, "{name}_count{} {}", render_labels(labels, None), h.count);
+                let _ = writeln!(
+                    out,
+                    "{name}_count{} {}",
+                    render_labels(labels, None),
+                    h.count
+                );
             }
             for (n, labels, value) in gauges {
                 if *n == name {
@@ -156,7 +186,14 @@ impl Metrics {
 fn render_labels(labels: &Labels, le: Option<&str>) -> String {
     let mut parts: Vec<String> = labels
         .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")))
+        .map(|(k, v)| {
+            format!(
+                "{k}=\"{}\"",
+                v.replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n")
+            )
+        })
         .collect();
     if let Some(le) = le {
         parts.push(format!("le=\"{le}\""));
@@ -177,9 +214,15 @@ mod tests {
         let m = Metrics::default();
         m.add(PROCESSED, stage_labels("acme", "p", "s"), 3);
         m.add(PROCESSED, stage_labels("acme", "p", "s"), 2);
-        m.observe(CALL_SECONDS, stage_labels("acme", "p", "s"), Duration::from_micros(300));
+        m.observe(
+            CALL_SECONDS,
+            stage_labels("acme", "p", "s"),
+            Duration::from_micros(300),
+        );
         let text = m.render(&[(DLQ_DEPTH, vec![], 4.0)]);
-        assert!(text.contains("trackway_events_processed_total{org=\"acme\",pipeline=\"p\",stage=\"s\"} 5"));
+        assert!(text.contains(
+            "trackway_events_processed_total{org=\"acme\",pipeline=\"p\",stage=\"s\"} 5"
+        ));
         assert!(text.contains("trackway_plugin_call_seconds_bucket{org=\"acme\",pipeline=\"p\",stage=\"s\",le=\"0.0005\"} 1"));
         assert!(text.contains("trackway_plugin_call_seconds_bucket{org=\"acme\",pipeline=\"p\",stage=\"s\",le=\"0.0001\"} 0"));
         assert!(text.contains("trackway_dlq_depth 4"));

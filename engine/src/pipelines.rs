@@ -73,7 +73,9 @@ impl PluginChecker for RuntimeChecker<'_> {
             plugin: source.to_string(),
         };
         let limits = limits(&trackway_config::Limits::default());
-        let mut instance = self.runtime.instance(plugin, context, stage.config.to_string(), limits);
+        let mut instance = self
+            .runtime
+            .instance(plugin, context, stage.config.to_string(), limits);
         match self.handle.block_on(instance.check_config()) {
             Ok(None) => Vec::new(),
             Ok(Some(trackway_runtime::PluginError::InvalidConfig(problems))) => problems
@@ -87,9 +89,15 @@ impl PluginChecker for RuntimeChecker<'_> {
 }
 
 /// Load every pipeline under `dir`; blocking (see [`RuntimeChecker`]).
-pub fn load_dir(dir: &Path, runtime: &Runtime, handle: tokio::runtime::Handle) -> anyhow::Result<Loaded> {
+pub fn load_dir(
+    dir: &Path,
+    runtime: &Runtime,
+    handle: tokio::runtime::Handle,
+) -> anyhow::Result<Loaded> {
     let mut orgs = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read pipelines directory `{}`", dir.display()))? {
+    for entry in std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read pipelines directory `{}`", dir.display()))?
+    {
         let entry = entry?;
         if entry.file_type()?.is_dir() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -103,7 +111,11 @@ pub fn load_dir(dir: &Path, runtime: &Runtime, handle: tokio::runtime::Handle) -
 }
 
 /// Load the given pipeline files (org = parent directory name); blocking.
-pub fn load_paths(paths: &[PathBuf], runtime: &Runtime, handle: tokio::runtime::Handle) -> anyhow::Result<Loaded> {
+pub fn load_paths(
+    paths: &[PathBuf],
+    runtime: &Runtime,
+    handle: tokio::runtime::Handle,
+) -> anyhow::Result<Loaded> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {

@@ -90,7 +90,11 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         for diagnostics in &loaded.failures {
             eprintln!("{diagnostics}");
         }
-        anyhow::bail!("{} pipeline file(s) in `{}` are invalid", loaded.failures.len(), dir.display());
+        anyhow::bail!(
+            "{} pipeline file(s) in `{}` are invalid",
+            loaded.failures.len(),
+            dir.display()
+        );
     }
     let (shutdown_tx, shutdown) = watch::channel(false);
     let metrics = Arc::new(Metrics::default());
@@ -134,7 +138,8 @@ async fn signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

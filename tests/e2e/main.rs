@@ -1,1 +1,16 @@
-//! e2e
+//! End-to-end tests: the real `trackway` binary, started on a free loopback port with its own
+//! data and pipelines directories, driven over HTTP.
+//!
+//! # Layout
+//! - `harness`: starting and stopping servers, HTTP helpers, polling with a deadline, building
+//!   test plugins.
+//! - `ingest`: the README flow, validation errors, idempotency.
+//! - `validate`: `trackway validate`.
+//! - `sandbox`: misbehaving plugins (deadline, memory, panic) do not take the engine down.
+//! - `crash`: `kill -9` while events are posted loses nothing and duplicates nothing.
+
+mod crash;
+mod harness;
+mod ingest;
+mod sandbox;
+mod validate;

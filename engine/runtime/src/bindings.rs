@@ -2,7 +2,10 @@
 //! `sink` and `source` reuse the interfaces generated for `processor`, so an event or an error
 //! is one Rust type whichever world it crosses.
 
-#![expect(missing_docs, reason = "generated code; the WIT file documents every item")]
+#![expect(
+    missing_docs,
+    reason = "generated code; the WIT file documents every item"
+)]
 
 /// Bindings of the `processor` world, and of every shared interface.
 pub mod processor {

@@ -45,7 +45,9 @@ impl ComponentCache {
             // recompiled below.
             match deserialize(engine, &path) {
                 Ok(component) => return Ok(component),
-                Err(error) => tracing::warn!(path = %path.display(), "ignoring unusable cached component: {error:#}"),
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), "ignoring unusable cached component: {error:#}")
+                }
             }
         }
         let component = Component::new(engine, wasm)?;
@@ -56,7 +58,10 @@ impl ComponentCache {
     }
 }
 
-#[expect(unsafe_code, reason = "wasmtime requires unsafe to load precompiled code")]
+#[expect(
+    unsafe_code,
+    reason = "wasmtime requires unsafe to load precompiled code"
+)]
 fn deserialize(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
     // SAFETY: the file was produced by `Component::serialize` of this crate (see `load`).
     unsafe { Component::deserialize_file(engine, path) }

@@ -24,10 +24,15 @@ pub fn event_to_wit(event: &Event) -> types::Event {
 pub fn event_from_wit(event: types::Event) -> Result<Event, String> {
     let parent = match event.parent {
         None => None,
-        Some(p) => Some(Ulid::from_string(&p).map_err(|e| format!("invalid parent id `{p}`: {e}"))?),
+        Some(p) => {
+            Some(Ulid::from_string(&p).map_err(|e| format!("invalid parent id `{p}`: {e}"))?)
+        }
     };
     if serde_json::from_str::<serde::de::IgnoredAny>(&event.payload).is_err() {
-        return Err(format!("payload of event of kind `{}` is not valid JSON", event.kind));
+        return Err(format!(
+            "payload of event of kind `{}` is not valid JSON",
+            event.kind
+        ));
     }
     Ok(Event {
         id: Ulid::from_string(&event.id).unwrap_or(Ulid::nil()),

@@ -138,7 +138,13 @@ impl std::fmt::Display for PluginError {
             Self::InvalidConfig(problems) => {
                 let parts: Vec<_> = problems
                     .iter()
-                    .map(|(path, msg)| if path.is_empty() { msg.clone() } else { format!("`{path}`: {msg}") })
+                    .map(|(path, msg)| {
+                        if path.is_empty() {
+                            msg.clone()
+                        } else {
+                            format!("`{path}`: {msg}")
+                        }
+                    })
                     .collect();
                 write!(f, "invalid config: {}", parts.join("; "))
             }
@@ -160,4 +166,3 @@ impl From<crate::bindings::types::Error> for PluginError {
         }
     }
 }
-

@@ -119,7 +119,12 @@ impl Instance {
         let engine = self.runtime.flavour(self.plugin.fueled).clone();
         let inner = &self.runtime.inner;
         let max_memory = usize::try_from(self.limits.max_memory_bytes).unwrap_or(usize::MAX);
-        let host = HostState::new(self.context.clone(), inner.store.clone(), inner.clock.clone(), max_memory);
+        let host = HostState::new(
+            self.context.clone(),
+            inner.store.clone(),
+            inner.clock.clone(),
+            max_memory,
+        );
         let mut store = wasmtime::Store::new(&engine, host);
         store.limiter(|host| &mut host.limiter);
         store.epoch_deadline_callback(|ctx| {
@@ -132,9 +137,15 @@ impl Instance {
         self.created += 1;
         arm(&mut store, self.limits).map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
         let instantiated = match &self.plugin.pre {
-            Pre::Processor(pre) => pre.instantiate_async(&mut store).await.map(Bindings::Processor),
+            Pre::Processor(pre) => pre
+                .instantiate_async(&mut store)
+                .await
+                .map(Bindings::Processor),
             Pre::Sink(pre) => pre.instantiate_async(&mut store).await.map(Bindings::Sink),
-            Pre::Source(pre) => pre.instantiate_async(&mut store).await.map(Bindings::Source),
+            Pre::Source(pre) => pre
+                .instantiate_async(&mut store)
+                .await
+                .map(Bindings::Source),
         };
         let bindings = match instantiated {
             Ok(bindings) => bindings,
@@ -246,7 +257,13 @@ impl Instance {
                 events.len()
             )));
         }
-        Ok((results.into_iter().map(|r| r.map_err(PluginError::from)).collect(), pending))
+        Ok((
+            results
+                .into_iter()
+                .map(|r| r.map_err(PluginError::from))
+                .collect(),
+            pending,
+        ))
     }
 
     /// Poll a source after `cursor`.
@@ -266,7 +283,10 @@ impl Instance {
                 .into_iter()
                 .map(convert::event_from_wit)
                 .collect::<Result<Vec<_>, _>>()
-                .map(|events| Polled { events, cursor: poll.cursor })
+                .map(|events| Polled {
+                    events,
+                    cursor: poll.cursor,
+                })
                 .map_err(PluginError::Permanent),
             Err(error) => Err(error.into()),
         };
@@ -282,7 +302,9 @@ impl Instance {
         let Bindings::Source(bindings) = &live.bindings else {
             return Err(CallError::Contract("not a source".into()));
         };
-        let result = bindings.call_handle_request(&mut live.store, &request).await;
+        let result = bindings
+            .call_handle_request(&mut live.store, &request)
+            .await;
         let (result, pending) = self.settle(result)?;
         let response = match result {
             Ok(r) => r
@@ -290,7 +312,11 @@ impl Instance {
                 .into_iter()
                 .map(convert::event_from_wit)
                 .collect::<Result<Vec<_>, _>>()
-                .map(|events| HookResponse { status: r.status, body: r.body, events })
+                .map(|events| HookResponse {
+                    status: r.status,
+                    body: r.body,
+                    events,
+                })
                 .map_err(PluginError::Permanent),
             Err(error) => Err(error.into()),
         };
@@ -308,7 +334,11 @@ fn arm(store: &mut wasmtime::Store<HostState>, limits: Limits) -> wasmtime::Resu
     Ok(())
 }
 
-fn classify(store: &wasmtime::Store<HostState>, limits: Limits, error: wasmtime::Error) -> CallError {
+fn classify(
+    store: &wasmtime::Store<HostState>,
+    limits: Limits,
+    error: wasmtime::Error,
+) -> CallError {
     if store.data().limiter.exceeded {
         return CallError::OutOfMemory {
             max_memory_bytes: limits.max_memory_bytes,

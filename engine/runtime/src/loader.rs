@@ -271,7 +271,10 @@ impl Runtime {
             plugin: name.clone(),
             message: format!("{e:#}"),
         };
-        let component = flavour.cache.load(&flavour.engine, wasm).map_err(compile_error)?;
+        let component = flavour
+            .cache
+            .load(&flavour.engine, wasm)
+            .map_err(compile_error)?;
         let ty = component.component_type();
         let exports: BTreeSet<&str> = ty.exports(&flavour.engine).map(|(n, _)| n).collect();
         let world = if exports.contains("process") {
@@ -283,8 +286,9 @@ impl Runtime {
         } else {
             return Err(LoadError::Compile {
                 plugin: name,
-                message: "the component exports none of the trackway worlds (processor, sink, source)"
-                    .into(),
+                message:
+                    "the component exports none of the trackway worlds (processor, sink, source)"
+                        .into(),
             });
         };
         let mut capabilities = BTreeSet::new();
@@ -313,9 +317,14 @@ impl Runtime {
             plugin: name.clone(),
             message: format!("{e:#}"),
         };
-        let instance_pre = flavour.linker.instantiate_pre(&component).map_err(link_error)?;
+        let instance_pre = flavour
+            .linker
+            .instantiate_pre(&component)
+            .map_err(link_error)?;
         let pre = match world {
-            World::Processor => Pre::Processor(processor::ProcessorPre::new(instance_pre).map_err(link_error)?),
+            World::Processor => {
+                Pre::Processor(processor::ProcessorPre::new(instance_pre).map_err(link_error)?)
+            }
             World::Sink => Pre::Sink(sink::SinkPre::new(instance_pre).map_err(link_error)?),
             World::Source => Pre::Source(source::SourcePre::new(instance_pre).map_err(link_error)?),
         };

@@ -32,6 +32,9 @@ mod tests {
         assert_ne!(derived(parent, "p", "s", 0), derived(parent, "p", "s", 1));
         assert_ne!(derived(parent, "p", "s", 0), derived(parent, "p", "t", 0));
         assert_ne!(derived(parent, "p", "s", 0), derived(parent, "q", "s", 0));
-        assert_eq!(derived(parent, "p", "s", 0).timestamp_ms(), parent.timestamp_ms());
+        assert_eq!(
+            derived(parent, "p", "s", 0).timestamp_ms(),
+            parent.timestamp_ms()
+        );
     }
 }

@@ -84,14 +84,28 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
             stage: stage.to_owned(),
             plugin,
         };
-        let instance = |stage: &str, plugin: &trackway_config::PluginRef, config: &serde_json::Value, lim: &trackway_config::Limits, world: World| -> anyhow::Result<Instance> {
+        let instance = |stage: &str,
+                        plugin: &trackway_config::PluginRef,
+                        config: &serde_json::Value,
+                        lim: &trackway_config::Limits,
+                        world: World|
+         -> anyhow::Result<Instance> {
             let source = plugin_source(plugin);
             let loaded = shared
                 .runtime
                 .load(&source, lim.fuel.is_some())
                 .with_context(|| format!("pipeline `{org}/{name}`, stage `{stage}`"))?;
-            anyhow::ensure!(loaded.world() == world, "stage `{stage}` needs a {} plugin", world.as_str());
-            Ok(shared.runtime.instance(loaded, context(stage, source.to_string()), config.to_string(), limits(lim)))
+            anyhow::ensure!(
+                loaded.world() == world,
+                "stage `{stage}` needs a {} plugin",
+                world.as_str()
+            );
+            Ok(shared.runtime.instance(
+                loaded,
+                context(stage, source.to_string()),
+                config.to_string(),
+                limits(lim),
+            ))
         };
 
         let mut sinks = Vec::new();
@@ -101,7 +115,13 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
             sink_scopes.push((org.clone(), name.clone(), stage.id.to_string()));
             let task = sink::SinkTask::new(
                 shared.clone(),
-                instance(stage.id.as_str(), &stage.plugin, &stage.config, &stage.limits, World::Sink)?,
+                instance(
+                    stage.id.as_str(),
+                    &stage.plugin,
+                    &stage.config,
+                    &stage.limits,
+                    World::Sink,
+                )?,
                 scope.clone(),
                 stage,
                 notify.clone(),
@@ -116,7 +136,13 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
         let mut processors = Vec::new();
         for stage in &p.processors {
             processors.push(pipeline::ProcessorStage::new(
-                instance(stage.id.as_str(), &stage.plugin, &stage.config, &stage.limits, World::Processor)?,
+                instance(
+                    stage.id.as_str(),
+                    &stage.plugin,
+                    &stage.config,
+                    &stage.limits,
+                    World::Processor,
+                )?,
                 stage,
             ));
         }
@@ -146,7 +172,10 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
                         lim,
                         World::Source,
                     )?));
-                    hooks.insert((org.clone(), name.clone(), source.id.to_string()), instance.clone());
+                    hooks.insert(
+                        (org.clone(), name.clone(), source.id.to_string()),
+                        instance.clone(),
+                    );
                     tasks.spawn(sources::poll(
                         shared.clone(),
                         instance,

@@ -193,8 +193,11 @@ impl PipelineTask {
 
     /// The events each source selects from `entries`.
     fn route(&self, entries: Vec<LoggedEvent>) -> HashMap<StageId, Vec<Event>> {
-        let mut routed: HashMap<StageId, Vec<Event>> =
-            self.sources.iter().map(|(id, _)| (id.clone(), Vec::new())).collect();
+        let mut routed: HashMap<StageId, Vec<Event>> = self
+            .sources
+            .iter()
+            .map(|(id, _)| (id.clone(), Vec::new()))
+            .collect();
         for LoggedEvent { event, .. } in entries {
             if event.org != self.org {
                 continue;
@@ -202,12 +205,16 @@ impl PipelineTask {
             for (id, route) in &self.sources {
                 let selected = match route {
                     Route::Kinds(kinds) => {
-                        !event.produced_by(&self.name) && kinds.iter().any(|k| k.matches(&event.kind))
+                        !event.produced_by(&self.name)
+                            && kinds.iter().any(|k| k.matches(&event.kind))
                     }
                     Route::Own(source) => event.source == *source,
                 };
                 if selected {
-                    routed.get_mut(id).expect("every source has an entry").push(event.clone());
+                    routed
+                        .get_mut(id)
+                        .expect("every source has an entry")
+                        .push(event.clone());
                 }
             }
         }
@@ -265,7 +272,9 @@ impl PipelineTask {
         let mut out = Vec::with_capacity(events.len());
         for chunk in events.chunks(batch_max) {
             match self.call(index, chunk).await {
-                Ok((outputs, pending)) => self.apply(index, chunk, outputs, pending, write, &mut out),
+                Ok((outputs, pending)) => {
+                    self.apply(index, chunk, outputs, pending, write, &mut out)
+                }
                 Err(error @ (CallError::Init(_) | CallError::Instantiate(_))) => {
                     return Err(Stalled(error.to_string()));
                 }
@@ -274,15 +283,25 @@ impl PipelineTask {
                     for event in chunk {
                         let single = std::slice::from_ref(event);
                         match self.call(index, single).await {
-                            Ok((outputs, pending)) => self.apply(index, single, outputs, pending, write, &mut out),
+                            Ok((outputs, pending)) => {
+                                self.apply(index, single, outputs, pending, write, &mut out)
+                            }
                             Err(error @ (CallError::Init(_) | CallError::Instantiate(_))) => {
                                 return Err(Stalled(error.to_string()));
                             }
-                            Err(error) => self.dead_letter(index, event, error.label(), &error.to_string(), write),
+                            Err(error) => self.dead_letter(
+                                index,
+                                event,
+                                error.label(),
+                                &error.to_string(),
+                                write,
+                            ),
                         }
                     }
                 }
-                Err(error) => self.dead_letter(index, &chunk[0], error.label(), &error.to_string(), write),
+                Err(error) => {
+                    self.dead_letter(index, &chunk[0], error.label(), &error.to_string(), write)
+                }
             }
         }
         Ok(out)
@@ -299,7 +318,9 @@ impl PipelineTask {
         let labels = stage_labels(&self.org, &self.name, stage.id.as_str());
         let started = Instant::now();
         let result = stage.instance.process(events).await;
-        self.shared.metrics.observe(metrics::CALL_SECONDS, labels.clone(), started.elapsed());
+        self.shared
+            .metrics
+            .observe(metrics::CALL_SECONDS, labels.clone(), started.elapsed());
         if let Err(error) = &result {
             let mut labels = labels;
             labels.push(("plugin", stage.instance.context().plugin.clone()));
@@ -371,7 +392,14 @@ impl PipelineTask {
 
     /// Move `event` to the dead-letter queue: it failed at processor `index` for `reason`
     /// (a [`CallError::label`], or `plugin` when the plugin reported the failure).
-    fn dead_letter(&self, index: usize, event: &Event, reason: &str, error: &str, write: &mut WriteBatch) {
+    fn dead_letter(
+        &self,
+        index: usize,
+        event: &Event,
+        reason: &str,
+        error: &str,
+        write: &mut WriteBatch,
+    ) {
         let stage = &self.processors[index];
         let now = now_ms();
         let labels = stage_labels(&self.org, &self.name, stage.id.as_str());

@@ -43,7 +43,13 @@ pub struct SinkTask {
 
 impl SinkTask {
     /// The task of `stage`, whose outbox is `scope` (`org/pipeline/sink`).
-    pub fn new(shared: Arc<Shared>, instance: Instance, scope: String, stage: &Stage, notify: Arc<Notify>) -> Self {
+    pub fn new(
+        shared: Arc<Shared>,
+        instance: Instance,
+        scope: String,
+        stage: &Stage,
+        notify: Arc<Notify>,
+    ) -> Self {
         let context = instance.context().clone();
         Self {
             shared,
@@ -97,7 +103,9 @@ impl SinkTask {
         let events: Vec<Event> = entries.iter().map(|(_, e)| e.clone()).collect();
         let started = Instant::now();
         let result = self.instance.deliver(&events).await;
-        self.shared.metrics.observe(metrics::CALL_SECONDS, self.labels(), started.elapsed());
+        self.shared
+            .metrics
+            .observe(metrics::CALL_SECONDS, self.labels(), started.elapsed());
         let mut write = WriteBatch::new();
         let mut wait = None;
         match result {
@@ -116,11 +124,15 @@ impl SinkTask {
                             write.outbox_remove(&self.scope, seq);
                             delivered += 1;
                         }
-                        Err(PluginError::Retryable { message, retry_after_ms }) => {
+                        Err(PluginError::Retryable {
+                            message,
+                            retry_after_ms,
+                        }) => {
                             self.count_failure("retryable");
                             match self.attempt_failed(seq, event, &message, &mut write) {
                                 Some(backoff) => {
-                                    wait = Some(retry_after_ms.map_or(backoff, Duration::from_millis));
+                                    wait =
+                                        Some(retry_after_ms.map_or(backoff, Duration::from_millis));
                                     break;
                                 }
                                 None => continue,
@@ -128,11 +140,20 @@ impl SinkTask {
                         }
                         Err(error) => {
                             self.count_failure("permanent");
-                            self.dead_letter(seq, event, &error.to_string(), 1, now_ms(), &mut write);
+                            self.dead_letter(
+                                seq,
+                                event,
+                                &error.to_string(),
+                                1,
+                                now_ms(),
+                                &mut write,
+                            );
                         }
                     }
                 }
-                self.shared.metrics.add(metrics::PROCESSED, self.labels(), delivered);
+                self.shared
+                    .metrics
+                    .add(metrics::PROCESSED, self.labels(), delivered);
             }
             Err(error @ (CallError::Init(_) | CallError::Instantiate(_))) => {
                 tracing::error!(sink = %self.scope, "sink cannot start: {error}");
@@ -174,7 +195,13 @@ impl SinkTask {
 
     /// Record a failed attempt on the head event. Returns the backoff before the next attempt,
     /// or `None` if the event was dead-lettered (attempts exhausted).
-    fn attempt_failed(&mut self, seq: u64, event: Event, error: &str, write: &mut WriteBatch) -> Option<Duration> {
+    fn attempt_failed(
+        &mut self,
+        seq: u64,
+        event: Event,
+        error: &str,
+        write: &mut WriteBatch,
+    ) -> Option<Duration> {
         let now = now_ms();
         let head = match &mut self.head {
             Some(head) if head.seq == seq => head,
@@ -195,8 +222,18 @@ impl SinkTask {
         Some(jitter(self.retry.backoff(attempts)))
     }
 
-    fn dead_letter(&self, seq: u64, event: Event, error: &str, attempts: u32, first_failed_ms: u64, write: &mut WriteBatch) {
-        self.shared.metrics.add(metrics::DEAD_LETTERED, self.labels(), 1);
+    fn dead_letter(
+        &self,
+        seq: u64,
+        event: Event,
+        error: &str,
+        attempts: u32,
+        first_failed_ms: u64,
+        write: &mut WriteBatch,
+    ) {
+        self.shared
+            .metrics
+            .add(metrics::DEAD_LETTERED, self.labels(), 1);
         write.outbox_remove(&self.scope, seq);
         write.dead_letter(DeadLetter {
             id: Ulid::new(),

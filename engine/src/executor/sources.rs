@@ -17,7 +17,13 @@ use super::{FAULT_BACKOFF, Shared, pause};
 const POLL_CURSOR_SCOPE_SUFFIX: &str = "#poll";
 
 /// Append a `schedule.tick` event every `interval`.
-pub async fn schedule(shared: Arc<Shared>, org: String, pipeline: String, source: String, interval: Duration) {
+pub async fn schedule(
+    shared: Arc<Shared>,
+    org: String,
+    pipeline: String,
+    source: String,
+    interval: Duration,
+) {
     let mut shutdown = shared.shutdown.clone();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -51,7 +51,11 @@ impl ApiError {
     /// `500 internal`: logs `error` and answers a generic message.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!("internal error: {error}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        )
     }
 
     /// The HTTP status.
@@ -93,7 +97,11 @@ impl From<BytesRejection> for ApiError {
     fn from(rejection: BytesRejection) -> Self {
         let status = rejection.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            Self::new(status, "payload_too_large", "request body is larger than the limit")
+            Self::new(
+                status,
+                "payload_too_large",
+                "request body is larger than the limit",
+            )
         } else {
             Self::new(status, "bad_request", rejection.body_text())
         }
@@ -115,7 +123,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::bad_request("request body is empty; expected JSON"));
+            return Err(ApiError::bad_request(
+                "request body is empty; expected JSON",
+            ));
         }
         let value = serde_json::from_slice(&bytes).map_err(|e| {
             // serde_json ends its message with the position, which is given first here.

@@ -54,7 +54,10 @@ async fn create(
                 return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",
-                    format!("{} events in one request; the limit is {MAX_EVENTS_PER_REQUEST}", items.len()),
+                    format!(
+                        "{} events in one request; the limit is {MAX_EVENTS_PER_REQUEST}",
+                        items.len()
+                    ),
                 ));
             }
             let mut events = Vec::with_capacity(items.len());
@@ -78,7 +81,10 @@ async fn create(
     let ids: Vec<String> = appended.ids.iter().map(ToString::to_string).collect();
     let mut headers = HeaderMap::new();
     if appended.replayed {
-        headers.insert("idempotent-replayed", "true".parse().expect("a valid header value"));
+        headers.insert(
+            "idempotent-replayed",
+            "true".parse().expect("a valid header value"),
+        );
     }
     Ok((StatusCode::ACCEPTED, headers, Json(json!({ "ids": ids }))))
 }

@@ -55,11 +55,17 @@ async fn prometheus(State(state): State<Arc<AppState>>) -> Result<impl IntoRespo
         move || -> Result<_, trackway_store::Error> {
             let mut gauges = Vec::new();
             for (org, pipeline, sink) in &state.sinks {
-                let lag = state.store.outbox_len(&format!("{org}/{pipeline}/{sink}"))?;
+                let lag = state
+                    .store
+                    .outbox_len(&format!("{org}/{pipeline}/{sink}"))?;
                 let labels = metrics::stage_labels(org, pipeline, sink);
                 gauges.push((metrics::OUTBOX_LAG, labels, lag as f64));
             }
-            gauges.push((metrics::DLQ_DEPTH, Vec::new(), state.store.dead_letter_count()? as f64));
+            gauges.push((
+                metrics::DLQ_DEPTH,
+                Vec::new(),
+                state.store.dead_letter_count()? as f64,
+            ));
             gauges.push((metrics::LOG_SEQ, Vec::new(), state.store.last_seq() as f64));
             Ok(gauges)
         }

@@ -32,8 +32,8 @@ struct Page {
 
 /// The JSON form of an event, as every read route shows it.
 pub fn event_json(event: &Event) -> serde_json::Value {
-    let payload: serde_json::Value =
-        serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::String(event.payload.clone()));
+    let payload: serde_json::Value = serde_json::from_str(&event.payload)
+        .unwrap_or(serde_json::Value::String(event.payload.clone()));
     let attributes: serde_json::Map<String, serde_json::Value> = event
         .attributes
         .iter()
@@ -61,15 +61,19 @@ async fn list(
     let Query(page) = page.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!("`limit` must be between 1 and {MAX_LIMIT}")));
+        return Err(ApiError::bad_request(format!(
+            "`limit` must be between 1 and {MAX_LIMIT}"
+        )));
     }
     let store = state.store.clone();
-    let result = tokio::task::spawn_blocking(move || store.history(&org, &stream, page.before, limit))
-        .await
-        .map_err(ApiError::internal)??;
+    let result =
+        tokio::task::spawn_blocking(move || store.history(&org, &stream, page.before, limit))
+            .await
+            .map_err(ApiError::internal)??;
     let mut headers = HeaderMap::new();
     if let Some(next) = result.next_before
-        && let Ok(link) = HeaderValue::from_str(&format!("<?limit={limit}&before={next}>; rel=\"next\""))
+        && let Ok(link) =
+            HeaderValue::from_str(&format!("<?limit={limit}&before={next}>; rel=\"next\""))
     {
         headers.insert(header::LINK, link);
     }

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::any;
-use axum::Router;
 use trackway_runtime::bindings::types::HttpRequest;
 use trackway_store::WriteBatch;
 
@@ -38,7 +38,11 @@ async fn webhook(
     let instance = state
         .hooks
         .get(&(org.clone(), pipeline.clone(), source.clone()))
-        .ok_or_else(|| ApiError::not_found(format!("no plugin source `{source}` in pipeline `{pipeline}`")))?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no plugin source `{source}` in pipeline `{pipeline}`"
+            ))
+        })?
         .clone();
     let request = HttpRequest {
         method: method.to_string(),
@@ -52,12 +56,16 @@ async fn webhook(
     };
     let mut instance = instance.lock().await;
     let scope = instance.context().scope();
-    let (result, pending) = instance
-        .handle_request(request)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "plugin_failed", format!("source `{source}` failed: {e}")))?;
+    let (result, pending) = instance.handle_request(request).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "plugin_failed",
+            format!("source `{source}` failed: {e}"),
+        )
+    })?;
     drop(instance);
-    let response = result.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "rejected", e.to_string()))?;
+    let response =
+        result.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "rejected", e.to_string()))?;
     let mut write = WriteBatch::new();
     apply_pending(pending, &scope, &mut write);
     let events = own_events(response.events, &org, &format!("{pipeline}/{source}"));
@@ -70,7 +78,9 @@ async fn webhook(
         .commit(write)
         .await
         .map_err(|_| ApiError::internal("the store writer has stopped"))??;
-    state.metrics.add(crate::metrics::INGESTED, vec![("org", org)], n);
+    state
+        .metrics
+        .add(crate::metrics::INGESTED, vec![("org", org)], n);
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
     Ok((status, response.body))
 }

@@ -118,10 +118,19 @@ mod tests {
     }
 
     fn new(kind: &str) -> NewEvent {
-        NewEvent { id: None, event: event(kind, "s") }
+        NewEvent {
+            id: None,
+            event: event(kind, "s"),
+        }
     }
 
-    fn append(store: &Store, org: &str, key: Option<&str>, body: &[u8], events: Vec<NewEvent>) -> Result<Appended> {
+    fn append(
+        store: &Store,
+        org: &str,
+        key: Option<&str>,
+        body: &[u8],
+        events: Vec<NewEvent>,
+    ) -> Result<Appended> {
         let mut batch = WriteBatch::new();
         batch.append(org, key, body, events);
         Ok(store.commit_blocking(batch)?.appended.remove(0))
@@ -167,7 +176,10 @@ mod tests {
                 store.commit(batch)
             })
             .collect();
-        let ids: Vec<_> = receivers.into_iter().map(|r| r.recv().unwrap().unwrap().appended[0].ids.clone()).collect();
+        let ids: Vec<_> = receivers
+            .into_iter()
+            .map(|r| r.recv().unwrap().unwrap().appended[0].ids.clone())
+            .collect();
         assert!(ids.windows(2).all(|w| w[0] == w[1]));
         assert_eq!(store.events_after(0, 10).unwrap().len(), 1);
     }
@@ -176,10 +188,25 @@ mod tests {
     fn client_ids_dedupe_within_an_org_and_conflict_across_orgs() {
         let (_dir, store) = open();
         let id = Ulid::new();
-        let with_id = || vec![NewEvent { id: Some(id), event: event("x", "s") }];
-        assert!(!append(&store, "acme", None, b"", with_id()).unwrap().replayed);
-        assert!(append(&store, "acme", None, b"", with_id()).unwrap().replayed);
-        assert!(matches!(append(&store, "evil", None, b"", with_id()), Err(Error::IdConflict(i)) if i == id));
+        let with_id = || {
+            vec![NewEvent {
+                id: Some(id),
+                event: event("x", "s"),
+            }]
+        };
+        assert!(
+            !append(&store, "acme", None, b"", with_id())
+                .unwrap()
+                .replayed
+        );
+        assert!(
+            append(&store, "acme", None, b"", with_id())
+                .unwrap()
+                .replayed
+        );
+        assert!(
+            matches!(append(&store, "evil", None, b"", with_id()), Err(Error::IdConflict(i)) if i == id)
+        );
         assert_eq!(store.events_after(0, 10).unwrap().len(), 1);
     }
 
@@ -190,7 +217,9 @@ mod tests {
         derived.id = Ulid::new();
         for _ in 0..2 {
             let mut batch = WriteBatch::new();
-            batch.append_derived(vec![derived.clone()]).set_cursor("acme/p", 7);
+            batch
+                .append_derived(vec![derived.clone()])
+                .set_cursor("acme/p", 7);
             store.commit_blocking(batch).unwrap();
         }
         assert_eq!(store.events_after(0, 10).unwrap().len(), 1);
@@ -209,9 +238,18 @@ mod tests {
             .set_state("acme/p/x", "k", Some(b"v".to_vec()));
         store.commit_blocking(batch).unwrap();
         let queued = store.outbox("acme/p/s", 10).unwrap();
-        assert_eq!(queued.iter().map(|(_, e)| e.kind.as_str()).collect::<Vec<_>>(), ["one", "two"]);
+        assert_eq!(
+            queued
+                .iter()
+                .map(|(_, e)| e.kind.as_str())
+                .collect::<Vec<_>>(),
+            ["one", "two"]
+        );
         assert_eq!(store.outbox_len("acme/p/s").unwrap(), 2);
-        assert_eq!(store.state("acme/p/x", "k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(
+            store.state("acme/p/x", "k").unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
 
         let letter = DeadLetter {
             id: Ulid::new(),
@@ -260,11 +298,19 @@ mod tests {
         let page = store.history("acme", "versions", None, 3).unwrap();
         let kinds: Vec<_> = page.items.iter().map(|(_, e)| e.kind.as_str()).collect();
         assert_eq!(kinds, ["k4", "k3", "k2"]);
-        let rest = store.history("acme", "versions", page.next_before, 3).unwrap();
+        let rest = store
+            .history("acme", "versions", page.next_before, 3)
+            .unwrap();
         let kinds: Vec<_> = rest.items.iter().map(|(_, e)| e.kind.as_str()).collect();
         assert_eq!(kinds, ["k1", "k0"]);
         assert_eq!(rest.next_before, None);
-        assert!(store.history("other", "versions", None, 3).unwrap().items.is_empty());
+        assert!(
+            store
+                .history("other", "versions", None, 3)
+                .unwrap()
+                .items
+                .is_empty()
+        );
     }
 
     #[test]

@@ -42,7 +42,9 @@ impl Store {
         };
         let seq = seq.value();
         let events = txn.open_table(tables::EVENTS)?;
-        let bytes = events.get(seq)?.expect("event id index points into the log");
+        let bytes = events
+            .get(seq)?
+            .expect("event id index points into the log");
         Ok(Some(LoggedEvent {
             seq,
             event: Event::decode(bytes.value())?,

@@ -327,7 +327,9 @@ fn check(txn: &WriteTransaction, batch: &WriteBatch) -> Result<Result<Vec<Option
             }
         }
         let every_id_supplied = new.iter().all(|e| e.id.is_some());
-        replays.push((all_known && every_id_supplied).then(|| new.iter().filter_map(|e| e.id).collect()));
+        replays.push(
+            (all_known && every_id_supplied).then(|| new.iter().filter_map(|e| e.id).collect()),
+        );
     }
     Ok(Ok(replays))
 }
@@ -347,7 +349,10 @@ fn apply(
                 events,
             } => {
                 if let Some(ids) = replays.next().expect("one check per append") {
-                    outcome.appended.push(Appended { ids, replayed: true });
+                    outcome.appended.push(Appended {
+                        ids,
+                        replayed: true,
+                    });
                     continue;
                 }
                 let mut ids = Vec::with_capacity(events.len());
@@ -378,12 +383,15 @@ fn apply(
                 }
             }
             Op::SetCursor { name, seq } => {
-                txn.open_table(tables::CURSORS)?.insert(name.as_str(), seq)?;
+                txn.open_table(tables::CURSORS)?
+                    .insert(name.as_str(), seq)?;
             }
             Op::SetState { scope, key, value } => {
                 let mut table = txn.open_table(tables::STATE)?;
                 match value {
-                    Some(value) => table.insert((scope.as_str(), key.as_str()), value.as_slice())?,
+                    Some(value) => {
+                        table.insert((scope.as_str(), key.as_str()), value.as_slice())?
+                    }
                     None => table.remove((scope.as_str(), key.as_str()))?,
                 };
             }

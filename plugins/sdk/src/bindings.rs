@@ -12,7 +12,7 @@
 pub mod host {
     wit_bindgen::generate!({
         world: "host",
-        path: "/tmp/trackway-wit",
+        path: "../../wit",
         // `processed`, `http-request`, ... appear only in world exports; generate them here so
         // the world modules below can share them.
         generate_unused_types: true,
@@ -26,7 +26,7 @@ pub mod host {
 pub mod processor {
     wit_bindgen::generate!({
         world: "processor",
-        path: "/tmp/trackway-wit",
+        path: "../../wit",
         with: {
             "trackway:plugin/types@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::types,
             "trackway:plugin/log@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::log,
@@ -46,7 +46,7 @@ pub mod processor {
 pub mod sink {
     wit_bindgen::generate!({
         world: "sink",
-        path: "/tmp/trackway-wit",
+        path: "../../wit",
         with: {
             "trackway:plugin/types@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::types,
             "trackway:plugin/log@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::log,
@@ -70,7 +70,7 @@ pub mod sink {
 pub mod source {
     wit_bindgen::generate!({
         world: "source",
-        path: "/tmp/trackway-wit",
+        path: "../../wit",
         with: {
             "trackway:plugin/types@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::types,
             "trackway:plugin/log@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::log,

@@ -1,8 +1,8 @@
 //! Write trackway plugins in Rust.
 //!
 //! A trackway plugin is a WebAssembly component built for `wasm32-wasip2` that targets one of the
-//! three worlds of `wit/plugin.wit`: a [`Processor`] transforms, annotates or filters events, a
-//! [`Sink`] delivers them somewhere, a [`Source`] brings them in. This crate owns the bindings to
+//! three worlds of `wit/plugin.wit`: a `Processor` transforms, annotates or filters events, a
+//! `Sink` delivers them somewhere, a `Source` brings them in. This crate owns the bindings to
 //! that contract (the only `wit_bindgen::generate!` of the guest side) and wraps them in plain Rust:
 //! implement one trait on your type, call its `export_*!` macro once, and the SDK keeps the
 //! instance `init` creates and hands every later call to it.
@@ -60,12 +60,12 @@
 //!
 //! # Layout
 //!
-//! - [`processor`], [`sink`], [`source`]: the world traits and their `export_*!` macros (one
-//!   cargo feature each).
+//! - `processor`, `sink`, `source` (one cargo feature each): the world traits and their
+//!   `export_*!` macros.
 //! - [`config`]: strict parsing of the JSON `config` given to `init`, collecting every problem.
 //! - [`event`]: helpers on [`Event`] (JSON payload, attributes).
-//! - [`error`]: constructors for [`Error`].
-//! - [`state`], [`history`], [`log`], [`clock`]: the host interfaces. A component imports only the
+//! - [`error`](mod@error): constructors for [`Error`].
+//! - [`state`], [`history`], [`log`](mod@log), [`clock`]: the host interfaces. A component imports only the
 //!   host interfaces it calls, and the host loads it only into stages whose `grants` cover them.
 //! - `bindings` (hidden): the generated code.
 //!
