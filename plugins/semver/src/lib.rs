@@ -19,7 +19,8 @@ pub mod annotate;
 pub mod bump;
 pub mod config;
 
-use semver::Version;
+/// The parsed version type, for callers of the pure modules (e.g. the host's benchmarks).
+pub use semver::Version;
 use trackway_plugin_sdk::{Error, Event, Processed, Processor, state};
 
 use crate::config::Config;
