@@ -1,17 +1,358 @@
-//! `trackway bench`: the benchmarks behind `BENCHMARKS.md`.
+//! `trackway bench`: the reproducible benchmarks behind `BENCHMARKS.md`.
+//!
+//! - `ingest`: durable ingest of single-event requests from 64 connections (wrk, 2 threads)
+//!   through the example pipeline (`semver` into `history`), next to a bare axum handler that
+//!   answers 202 without doing anything (the ceiling on this machine), with the processing lag
+//!   sampled every second and the time to drain it after the load stops.
+//! - `startup`: time from process start to listening and to `/readyz`, with a cold and then a
+//!   warm component cache.
+//!
+//! The per-event cost of a plugin stage against native code is a cargo bench:
+//! `cargo bench -p trackway --bench plugin_stage`.
 
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
 use clap::Subcommand;
 
 /// Which benchmark to run.
 #[derive(Debug, Subcommand)]
 pub enum Which {
     /// Durable ingest throughput through `semver` into `history`, against a bare handler.
-    Ingest,
+    Ingest {
+        /// Seconds of load per run.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 64)]
+        connections: u32,
+        /// wrk threads.
+        #[arg(long, default_value_t = 2)]
+        threads: u32,
+    },
+    /// Start-up time with a cold and a warm component cache.
+    Startup {
+        /// Warm runs to take the median of.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// (internal) the bare handler `ingest` compares against.
+    #[command(hide = true)]
+    Bare {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 /// Run benchmark `which`.
 pub async fn run(which: Which) -> anyhow::Result<()> {
     match which {
-        Which::Ingest => anyhow::bail!("not yet"),
+        Which::Ingest {
+            seconds,
+            connections,
+            threads,
+        } => ingest(seconds, connections, threads).await,
+        Which::Startup { runs } => startup(runs).await,
+        Which::Bare { listen } => bare(listen).await,
     }
+}
+
+async fn bare(listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/v1/orgs/{org}/events",
+        post(|_body: axum::body::Bytes| async {
+            (axum::http::StatusCode::ACCEPTED, "{\"ids\":[]}")
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// A child `trackway` process that printed its address.
+struct Proc {
+    child: Child,
+    url: String,
+}
+
+impl Proc {
+    fn spawn(args: &[&str], envs: &[(&str, &Path)]) -> anyhow::Result<(Proc, Duration)> {
+        let started = Instant::now();
+        let mut command = Command::new(std::env::current_exe()?);
+        command
+            .args(args)
+            .env("TRACKWAY_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        let mut child = command.spawn()?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
+        let Some(url) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            bail!("the child did not start: {line:?}");
+        };
+        Ok((
+            Proc {
+                child,
+                url: url.to_owned(),
+            },
+            started.elapsed(),
+        ))
+    }
+
+    fn stop(mut self) -> anyhow::Result<()> {
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A scratch directory with the example pipelines.
+fn scratch() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("trackway-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (path, text) in crate::bundled::EXAMPLE_PIPELINES {
+        let file = dir.join("pipelines").join(path);
+        std::fs::create_dir_all(file.parent().expect("org dir"))?;
+        std::fs::write(file, text)?;
+    }
+    Ok(dir)
+}
+
+fn serve_args(dir: &Path) -> Vec<String> {
+    vec![
+        "serve".into(),
+        "--listen=127.0.0.1:0".into(),
+        format!("--data-dir={}", dir.join("data").display()),
+        format!("--pipelines={}", dir.join("pipelines").display()),
+    ]
+}
+
+const WRK_SCRIPT: &str = r#"
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format('{"kind":"version.reported","subject":"prod/app-%d","payload":{"version":"1.%d.%d","url":"http://ci.example.com/job/app-%d/build/%d"}}', n % 1000, math.floor(n / 1000), n % 100, n % 1000, n)
+  return wrk.format("POST", "/v1/orgs/default/events", {["Content-Type"] = "application/json"}, body)
+end
+"#;
+
+struct WrkResult {
+    requests_per_sec: f64,
+    p99_ms: f64,
+    errors: String,
+}
+
+fn wrk(
+    url: &str,
+    script: &Path,
+    seconds: u64,
+    connections: u32,
+    threads: u32,
+) -> anyhow::Result<WrkResult> {
+    let output = Command::new("wrk")
+        .args([
+            "--latency",
+            "-t",
+            &threads.to_string(),
+            "-c",
+            &connections.to_string(),
+        ])
+        .args(["-d", &format!("{seconds}s"), "-s"])
+        .arg(script)
+        .arg(url)
+        .output()
+        .context("running wrk (install it: apt-get install wrk)")?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
+    };
+    let requests_per_sec = field("Requests/sec:")
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("unexpected wrk output:\n{text}"))?;
+    let p99 = field("99%").unwrap_or_default();
+    let p99_ms = if let Some(us) = p99.strip_suffix("us") {
+        us.parse::<f64>().unwrap_or(0.0) / 1000.0
+    } else if let Some(ms) = p99.strip_suffix("ms") {
+        ms.parse().unwrap_or(0.0)
+    } else if let Some(s) = p99.strip_suffix('s') {
+        s.parse::<f64>().unwrap_or(0.0) * 1000.0
+    } else {
+        0.0
+    };
+    let errors = [field("Non-2xx or 3xx responses:"), field("Socket errors:")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("; ");
+    Ok(WrkResult {
+        requests_per_sec,
+        p99_ms,
+        errors,
+    })
+}
+
+async fn metric(client: &reqwest::Client, url: &str, series: &str) -> anyhow::Result<f64> {
+    let text = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    Ok(text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
+        .map_or(0.0, |v| v.parse().unwrap_or(0.0)))
+}
+
+async fn ingest(seconds: u64, connections: u32, threads: u32) -> anyhow::Result<()> {
+    let dir = scratch()?;
+    let script = dir.join("post.lua");
+    std::fs::write(&script, WRK_SCRIPT)?;
+
+    let (bare, _) = Proc::spawn(&["bench", "bare"], &[])?;
+    let ceiling = wrk(&bare.url, &script, seconds, connections, threads)?;
+    bare.stop()?;
+
+    let args = serve_args(&dir);
+    let (server, _) = Proc::spawn(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])?;
+    let client = reqwest::Client::new();
+    let ingested = r#"trackway_events_ingested_total{org="default"}"#;
+    let delivered =
+        r#"trackway_events_processed_total{org="default",pipeline="versions",stage="history"}"#;
+    let url = server.url.clone();
+    let load = tokio::task::spawn_blocking({
+        let (url, script) = (url.clone(), script.clone());
+        move || wrk(&url, &script, seconds, connections, threads)
+    });
+    let mut lags = Vec::new();
+    let started = Instant::now();
+    while !load.is_finished() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let lag = metric(&client, &url, ingested).await? - metric(&client, &url, delivered).await?;
+        lags.push((started.elapsed().as_secs_f64(), lag));
+    }
+    let result = load.await??;
+    let load_end = started.elapsed();
+    let total = metric(&client, &url, ingested).await?;
+    while metric(&client, &url, delivered).await? < total {
+        if started.elapsed() > load_end + Duration::from_secs(300) {
+            bail!("the pipeline did not catch up within 5 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let drained = started.elapsed() - load_end;
+    let on_disk = std::fs::metadata(dir.join("data/trackway.redb"))?.len();
+    server.stop()?;
+
+    println!(
+        "## durable ingest ({connections} connections, {threads} wrk threads, {seconds} s per run)\n"
+    );
+    println!("| run | requests/s | p99 latency | errors |");
+    println!("| --- | ---: | ---: | --- |");
+    println!(
+        "| bare axum 202 handler (ceiling) | {:.0} | {:.2} ms | {} |",
+        ceiling.requests_per_sec, ceiling.p99_ms, ceiling.errors
+    );
+    println!(
+        "| trackway: commit + semver + history | {:.0} | {:.2} ms | {} |",
+        result.requests_per_sec, result.p99_ms, result.errors
+    );
+    println!();
+    println!(
+        "ratio to the ceiling: {:.0} %",
+        100.0 * result.requests_per_sec / ceiling.requests_per_sec
+    );
+    println!(
+        "events ingested: {total:.0}; drained {:.1} s after the load stopped",
+        drained.as_secs_f64()
+    );
+    println!(
+        "sustained end-to-end rate (ingested / (load + drain)): {:.0} events/s",
+        total / (load_end + drained).as_secs_f64()
+    );
+    let samples: Vec<String> = lags
+        .iter()
+        .map(|(t, lag)| format!("{t:.0}s:{lag:.0}"))
+        .collect();
+    println!(
+        "lag (ingested - delivered to history) each second: {}",
+        samples.join(" ")
+    );
+    println!("database size: {:.1} MB", on_disk as f64 / 1e6);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+async fn startup(runs: usize) -> anyhow::Result<()> {
+    let dir = scratch()?;
+    let args = serve_args(&dir);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let client = reqwest::Client::new();
+    let measure = || {
+        let client = client.clone();
+        let args = args.clone();
+        async move {
+            let started = Instant::now();
+            let (server, listening) = Proc::spawn(&args, &[])?;
+            while client
+                .get(format!("{}/readyz", server.url))
+                .send()
+                .await
+                .map_or(true, |r| r.status() != 200)
+            {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            let ready = started.elapsed();
+            server.stop()?;
+            anyhow::Ok((listening, ready))
+        }
+    };
+    let (cold_listen, cold_ready) = measure().await?;
+    let mut warm = Vec::new();
+    for _ in 0..runs {
+        warm.push(measure().await?);
+    }
+    warm.sort_by_key(|(_, ready)| *ready);
+    let (warm_listen, warm_ready) = warm[warm.len() / 2];
+    println!("## start-up (example pipelines, bundled plugins)\n");
+    println!("| cache | to listening | to /readyz 200 |");
+    println!("| --- | ---: | ---: |");
+    println!(
+        "| cold (compiles the plugins) | {} ms | {} ms |",
+        cold_listen.as_millis(),
+        cold_ready.as_millis()
+    );
+    println!(
+        "| warm (median of {runs}) | {} ms | {} ms |",
+        warm_listen.as_millis(),
+        warm_ready.as_millis()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }

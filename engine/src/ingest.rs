@@ -28,9 +28,9 @@ pub struct EventInput {
     /// String pairs to route on. Default none.
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
-    /// Any JSON. Default `{}`.
+    /// Any JSON, kept as sent. Default `{}`.
     #[serde(default)]
-    pub payload: Option<serde_json::Value>,
+    pub payload: Option<Box<serde_json::value::RawValue>>,
     /// A ULID chosen by the client; retrying with the same id never appends twice.
     #[serde(default)]
     pub id: Option<String>,
@@ -74,7 +74,9 @@ impl EventInput {
                 ApiError::invalid(format!("field `{}`: `{id}` is not a ULID", field("id")))
             })?),
         };
-        let payload = self.payload.unwrap_or_else(|| serde_json::json!({}));
+        let payload = self
+            .payload
+            .map_or_else(|| "{}".to_owned(), |raw| raw.get().to_owned());
         Ok(NewEvent {
             id,
             event: Event {
@@ -85,7 +87,7 @@ impl EventInput {
                 time_ms: self.time.unwrap_or(now_ms),
                 subject: self.subject,
                 attributes: self.attributes.into_iter().collect(),
-                payload: payload.to_string(),
+                payload,
                 parent: None,
             },
         })

@@ -20,15 +20,20 @@ pub fn event_to_wit(event: &Event) -> types::Event {
 }
 
 /// The store form of a WIT event. Ids that are not ULIDs are replaced by nil (the executor
-/// assigns ids to every event a plugin outputs anyway); a bad `parent` is an error.
-pub fn event_from_wit(event: types::Event) -> Result<Event, String> {
+/// assigns ids to every event a plugin outputs anyway); a bad `parent` is an error, and so is a
+/// payload that is not JSON, unless it equals `known_json` (text already known to be valid, such
+/// as the payload of the input event: most processors pass it through unchanged, and checking
+/// it again would cost a parse per event).
+pub fn event_from_wit(event: types::Event, known_json: Option<&str>) -> Result<Event, String> {
     let parent = match event.parent {
         None => None,
         Some(p) => {
             Some(Ulid::from_string(&p).map_err(|e| format!("invalid parent id `{p}`: {e}"))?)
         }
     };
-    if serde_json::from_str::<serde::de::IgnoredAny>(&event.payload).is_err() {
+    if known_json != Some(event.payload.as_str())
+        && serde_json::from_str::<serde::de::IgnoredAny>(&event.payload).is_err()
+    {
         return Err(format!(
             "payload of event of kind `{}` is not valid JSON",
             event.kind

@@ -5,7 +5,7 @@
 //! after a successful call, so they become durable in the same transaction as the call's outputs
 //! and vanish if the call traps.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -78,6 +78,10 @@ pub(crate) struct Limiter {
     pub(crate) exceeded: bool,
 }
 
+/// Bound on cached state entries per instance: a stage with more distinct keys than this just
+/// reads some of them from the store again (the cache is cleared when full).
+const STATE_CACHE_ENTRIES: usize = 100_000;
+
 /// Tables hold function references; plugins need few. The cap stops a table bomb.
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
@@ -115,6 +119,12 @@ pub struct HostState {
     store: Option<Store>,
     clock: Arc<dyn Clock>,
     pub(crate) pending: Pending,
+    /// State values read from the store or written by successful calls, so a stage that reads
+    /// the same keys over and over (semver: the previous version of each subject) does not open
+    /// a read transaction per event. Only this instance writes its scope, so the cache is
+    /// exact as long as every successful call's writes are committed; the executor drops it
+    /// ([`crate::Instance::forget_cached_state`]) when a commit fails.
+    pub(crate) cache: HashMap<String, Option<Vec<u8>>>,
     /// When the current call must end; checked at every epoch tick.
     pub(crate) deadline: Instant,
 }
@@ -144,6 +154,7 @@ impl HostState {
             store,
             clock,
             pending: Pending::default(),
+            cache: HashMap::new(),
             deadline: Instant::now(),
         }
     }
@@ -182,14 +193,25 @@ impl clock::Host for HostState {
 
 impl state::Host for HostState {
     fn get(&mut self, key: String) -> Option<Vec<u8>> {
-        if let Some(pending) = self.pending.state.get(&key) {
-            return pending.clone();
+        if let Some(value) = self
+            .pending
+            .state
+            .get(&key)
+            .or_else(|| self.cache.get(&key))
+        {
+            return value.clone();
         }
         let Some(store) = &self.store else {
             return None;
         };
         match store.state(&self.scope, &key) {
-            Ok(value) => value,
+            Ok(value) => {
+                if self.cache.len() >= STATE_CACHE_ENTRIES {
+                    self.cache.clear();
+                }
+                self.cache.insert(key, value.clone());
+                value
+            }
             Err(error) => {
                 // Reads are served from the local database; failing one is a host fault, not
                 // something the plugin can handle. Report it and answer "absent".
@@ -215,7 +237,11 @@ impl history::Host for HostState {
                 "invalid history stream name `{stream}`: use 1-128 of a-z 0-9 . _ -"
             )));
         }
-        let mut event = convert::event_from_wit(event).map_err(types::Error::Permanent)?;
+        // Not re-checked as JSON: history is not the log, and its read route shows a payload
+        // that does not parse as a string.
+        let payload = event.payload.clone();
+        let mut event =
+            convert::event_from_wit(event, Some(&payload)).map_err(types::Error::Permanent)?;
         // A plugin writes only into its own org.
         event.org.clone_from(&self.context.org);
         self.pending.history.push((stream, event));

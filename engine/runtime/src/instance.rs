@@ -191,7 +191,14 @@ impl Instance {
     fn settle<R>(&mut self, result: wasmtime::Result<R>) -> Result<(R, Pending), CallError> {
         let live = self.live.as_mut().expect("a call needs a live instance");
         match result {
-            Ok(value) => Ok((value, std::mem::take(&mut live.store.data_mut().pending))),
+            Ok(value) => {
+                let host = live.store.data_mut();
+                let pending = std::mem::take(&mut host.pending);
+                for (key, value) in &pending.state {
+                    host.cache.insert(key.clone(), value.clone());
+                }
+                Ok((value, pending))
+            }
             Err(error) => {
                 let live = self.live.take().expect("checked above");
                 let error = classify(&live.store, self.limits, error);
@@ -202,6 +209,14 @@ impl Instance {
                 );
                 Err(error)
             }
+        }
+    }
+
+    /// Forget the state values cached from earlier calls. Call it when the writes of a
+    /// successful call could not be committed, so the next call reads the store again.
+    pub fn forget_cached_state(&mut self) {
+        if let Some(live) = &mut self.live {
+            live.store.data_mut().cache.clear();
         }
     }
 
@@ -224,12 +239,13 @@ impl Instance {
         }
         let outputs = outputs
             .into_iter()
-            .map(|output| match output {
+            .zip(events)
+            .map(|(output, input)| match output {
                 types::Processed::Keep => Output::Keep,
                 types::Processed::Fail(error) => Output::Fail(error.into()),
                 types::Processed::Replace(events) => events
                     .into_iter()
-                    .map(convert::event_from_wit)
+                    .map(|e| convert::event_from_wit(e, Some(&input.payload)))
                     .collect::<Result<Vec<_>, _>>()
                     .map_or_else(|e| Output::Fail(PluginError::Permanent(e)), Output::Replace),
             })
@@ -281,7 +297,7 @@ impl Instance {
             Ok(poll) => poll
                 .events
                 .into_iter()
-                .map(convert::event_from_wit)
+                .map(|e| convert::event_from_wit(e, None))
                 .collect::<Result<Vec<_>, _>>()
                 .map(|events| Polled {
                     events,
@@ -310,7 +326,7 @@ impl Instance {
             Ok(r) => r
                 .events
                 .into_iter()
-                .map(convert::event_from_wit)
+                .map(|e| convert::event_from_wit(e, None))
                 .collect::<Result<Vec<_>, _>>()
                 .map(|events| HookResponse {
                     status: r.status,

@@ -155,6 +155,7 @@ impl PipelineTask {
             let queued = match self.run_stages(routed, &mut write).await {
                 Ok(queued) => queued,
                 Err(Stalled(why)) => {
+                    self.forget_cached_state();
                     tracing::error!(pipeline = %self.cursor_name, "round failed, retrying from the same position: {why}");
                     pause(&mut shutdown, FAULT_BACKOFF).await;
                     continue;
@@ -173,6 +174,7 @@ impl PipelineTask {
                     }
                 }
                 Ok(Err(error)) => {
+                    self.forget_cached_state();
                     tracing::error!(pipeline = %self.cursor_name, "commit failed, retrying: {error}");
                     pause(&mut shutdown, FAULT_BACKOFF).await;
                 }
@@ -181,6 +183,14 @@ impl PipelineTask {
         }
         if saved != cursor {
             self.save_cursor(cursor).await;
+        }
+    }
+
+    /// The state writes of this round were not committed: the instances must not serve them
+    /// from their caches.
+    fn forget_cached_state(&mut self) {
+        for stage in &mut self.processors {
+            stage.instance.forget_cached_state();
         }
     }
 

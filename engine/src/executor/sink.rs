@@ -178,6 +178,7 @@ impl SinkTask {
             match self.shared.store.commit(write).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(error)) => {
+                    self.instance.forget_cached_state();
                     tracing::error!(sink = %self.scope, "commit failed, the batch will be delivered again: {error}");
                     return Some(FAULT_BACKOFF);
                 }

@@ -110,6 +110,7 @@ pub async fn poll(shared: Arc<Shared>, instance: Arc<Mutex<Instance>>, interval:
                     write.set_state(&cursor_scope, "cursor", Some(next.into_bytes()));
                 }
                 if let Ok(Err(error)) = shared.store.commit(write).await {
+                    instance.lock().await.forget_cached_state();
                     tracing::error!(source = %scope, "cannot commit poll results: {error}");
                 }
             }

@@ -108,58 +108,56 @@ impl From<BytesRejection> for ApiError {
     }
 }
 
-/// The raw JSON body of a request: syntax checked, kept as a [`serde_json::Value`] so that
-/// handlers can deserialise parts of it and report field paths.
-pub struct JsonBody {
-    /// The parsed document.
-    pub value: serde_json::Value,
-    /// The bytes as received (for idempotency fingerprints).
-    pub bytes: Bytes,
-}
+/// The raw body of a request, read within the body limit (413 beyond it).
+pub struct RawBody(pub Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
+impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::bad_request(
-                "request body is empty; expected JSON",
-            ));
-        }
-        let value = serde_json::from_slice(&bytes).map_err(|e| {
-            // serde_json ends its message with the position, which is given first here.
-            let message = e.to_string();
-            let suffix = format!(" at line {} column {}", e.line(), e.column());
-            let reason = message.strip_suffix(&suffix).unwrap_or(&message);
-            let mut error = ApiError::bad_request(format!(
-                "invalid JSON at line {}, column {}: {reason}",
-                e.line(),
-                e.column()
-            ));
-            error.code = "invalid_json";
-            error.position = Some((e.line(), e.column()));
-            error
-        })?;
-        Ok(Self { value, bytes })
+        Ok(Self(Bytes::from_request(req, state).await?))
     }
 }
 
-/// Deserialise `value` into `T`, answering `422` with the path of the offending field
-/// (prefixed by `at`, e.g. `[3]` for the fourth element of an array).
-pub fn typed<T: DeserializeOwned>(value: serde_json::Value, at: &str) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+/// Parse `bytes` as JSON straight into `T` (no intermediate tree): a syntax error is a `400`
+/// with its line and column, a value of the wrong shape a `422` naming the field's path.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "request body is empty; expected JSON",
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
-        let path = match (at.is_empty(), path.as_str()) {
-            (true, ".") => String::new(),
-            (true, _) => path,
-            (false, ".") => at.to_owned(),
-            (false, _) => format!("{at}.{path}"),
-        };
-        if path.is_empty() {
-            ApiError::invalid(e.into_inner().to_string())
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            syntax_error(&inner)
+        } else if path == "." || path.is_empty() {
+            ApiError::invalid(strip_position(&inner))
         } else {
-            ApiError::invalid(format!("field `{path}`: {}", e.into_inner()))
+            ApiError::invalid(format!("field `{path}`: {}", strip_position(&inner)))
         }
-    })
+    })?;
+    deserializer.end().map_err(|e| syntax_error(&e))?;
+    Ok(value)
+}
+
+/// serde_json ends its messages with the position, which the API gives separately.
+fn strip_position(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    message.strip_suffix(&suffix).unwrap_or(&message).to_owned()
+}
+
+fn syntax_error(e: &serde_json::Error) -> ApiError {
+    let mut error = ApiError::bad_request(format!(
+        "invalid JSON at line {}, column {}: {}",
+        e.line(),
+        e.column(),
+        strip_position(e)
+    ));
+    error.code = "invalid_json";
+    error.position = Some((e.line(), e.column()));
+    error
 }

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::AppState;
-use super::error::{ApiError, JsonBody, typed};
+use super::error::{ApiError, RawBody, parse};
 use crate::ingest::{self, EventInput, MAX_EVENTS_PER_REQUEST, MAX_IDEMPOTENCY_KEY_LEN};
 
 /// Routes of this resource.
@@ -40,41 +40,41 @@ async fn create(
     State(state): State<Arc<AppState>>,
     Path(org): Path<String>,
     headers: HeaderMap,
-    body: JsonBody,
+    RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
     state.check_org(&org)?;
     let key = idempotency_key(&headers)?;
     let now = crate::executor::pipeline::now_ms();
-    let inputs = match body.value {
-        serde_json::Value::Array(items) => {
-            if items.is_empty() {
-                return Err(ApiError::invalid("the array holds no event"));
-            }
-            if items.len() > MAX_EVENTS_PER_REQUEST {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!(
-                        "{} events in one request; the limit is {MAX_EVENTS_PER_REQUEST}",
-                        items.len()
-                    ),
-                ));
-            }
-            let mut events = Vec::with_capacity(items.len());
-            for (i, item) in items.into_iter().enumerate() {
-                let at = format!("[{i}]");
-                events.push(typed::<EventInput>(item, &at)?.into_new_event(&org, &at, now)?);
-            }
-            events
+    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let inputs = if is_array {
+        let items: Vec<EventInput> = parse(&body)?;
+        if items.is_empty() {
+            return Err(ApiError::invalid("the array holds no event"));
         }
-        value => vec![typed::<EventInput>(value, "")?.into_new_event(&org, "", now)?],
+        if items.len() > MAX_EVENTS_PER_REQUEST {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "{} events in one request; the limit is {MAX_EVENTS_PER_REQUEST}",
+                    items.len()
+                ),
+            ));
+        }
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| item.into_new_event(&org, &format!("[{i}]"), now))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        vec![parse::<EventInput>(&body)?.into_new_event(&org, "", now)?]
     };
     let appended = ingest::submit(
         &state.store,
         &state.metrics,
         &org,
         key.as_deref(),
-        &body.bytes,
+        &body,
         inputs,
     )
     .await?;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
-use redb::{Database, Durability, ReadableTable, WriteTransaction};
+use redb::{Database, Durability, ReadableTable, Table, WriteTransaction};
 use sha2::{Digest, Sha256};
 use ulid::Ulid;
 
@@ -262,192 +262,236 @@ fn publish(last_seq: &AtomicU64, hook: &CommitHook, seq: u64) {
     }
 }
 
+/// Every table, opened once per transaction (opening a table costs a lookup and, for a write
+/// transaction, a root update on close: per event that dominated the commit), and the counters,
+/// read once and written back once.
+struct Tables<'t> {
+    events: Table<'t, u64, &'static [u8]>,
+    event_ids: Table<'t, u128, u64>,
+    idempotency: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    cursors: Table<'t, &'static str, u64>,
+    state: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    outbox: Table<'t, (&'static str, u64), &'static [u8]>,
+    dlq: Table<'t, u128, &'static [u8]>,
+    history: Table<'t, (&'static str, u64), &'static [u8]>,
+    history_ids: Table<'t, (&'static str, u128), u64>,
+    counters: Table<'t, &'static str, u64>,
+    log_seq: u64,
+    outbox_seq: u64,
+    history_seq: u64,
+}
+
+impl<'t> Tables<'t> {
+    fn open(txn: &'t WriteTransaction) -> Result<Self> {
+        let counters = txn.open_table(tables::COUNTERS)?;
+        let counter =
+            |name: &str| -> Result<u64> { Ok(counters.get(name)?.map_or(0, |v| v.value())) };
+        let (log_seq, outbox_seq, history_seq) = (
+            counter("log_seq")?,
+            counter("outbox_seq")?,
+            counter("history_seq")?,
+        );
+        Ok(Self {
+            events: txn.open_table(tables::EVENTS)?,
+            event_ids: txn.open_table(tables::EVENT_IDS)?,
+            idempotency: txn.open_table(tables::IDEMPOTENCY)?,
+            cursors: txn.open_table(tables::CURSORS)?,
+            state: txn.open_table(tables::STATE)?,
+            outbox: txn.open_table(tables::OUTBOX)?,
+            dlq: txn.open_table(tables::DLQ)?,
+            history: txn.open_table(tables::HISTORY)?,
+            history_ids: txn.open_table(tables::HISTORY_IDS)?,
+            counters,
+            log_seq,
+            outbox_seq,
+            history_seq,
+        })
+    }
+
+    fn save_counters(&mut self) -> Result<()> {
+        self.counters.insert("log_seq", self.log_seq)?;
+        self.counters.insert("outbox_seq", self.outbox_seq)?;
+        self.counters.insert("history_seq", self.history_seq)?;
+        Ok(())
+    }
+
+    /// Logical checks before anything of `batch` is written. For each `append`, the ids to
+    /// report if it is a replay.
+    fn check(&self, batch: &WriteBatch) -> Result<Result<Vec<Option<Vec<Ulid>>>>> {
+        let mut replays = Vec::new();
+        for op in &batch.ops {
+            let Op::Append {
+                org,
+                idempotency: key,
+                events: new,
+            } = op
+            else {
+                continue;
+            };
+            if let Some((key, fingerprint)) = key
+                && let Some(stored) = self.idempotency.get((org.as_str(), key.as_str()))?
+            {
+                let stored = stored.value();
+                if stored[..16] != fingerprint[..] {
+                    return Ok(Err(Error::IdempotencyMismatch(key.clone())));
+                }
+                let ids = stored[16..]
+                    .chunks_exact(16)
+                    .map(|c| Ulid(u128::from_be_bytes(c.try_into().expect("16-byte chunk"))))
+                    .collect();
+                replays.push(Some(ids));
+                continue;
+            }
+            let mut all_known = !new.is_empty();
+            for id in new.iter().filter_map(|e| e.id) {
+                match self.event_ids.get(id.0)? {
+                    None => all_known = false,
+                    Some(seq) => {
+                        let stored = self
+                            .events
+                            .get(seq.value())?
+                            .expect("event id index points into the log");
+                        if Event::decode(stored.value())?.org != *org {
+                            return Ok(Err(Error::IdConflict(id)));
+                        }
+                    }
+                }
+            }
+            let every_id_supplied = new.iter().all(|e| e.id.is_some());
+            replays.push(
+                (all_known && every_id_supplied).then(|| new.iter().filter_map(|e| e.id).collect()),
+            );
+        }
+        Ok(Ok(replays))
+    }
+
+    fn apply(
+        &mut self,
+        batch: &WriteBatch,
+        replays: Vec<Option<Vec<Ulid>>>,
+    ) -> Result<CommitOutcome> {
+        let mut replays = replays.into_iter();
+        let mut outcome = CommitOutcome::default();
+        for op in &batch.ops {
+            match op {
+                Op::Append {
+                    org,
+                    idempotency,
+                    events,
+                } => {
+                    if let Some(ids) = replays.next().expect("one check per append") {
+                        outcome.appended.push(Appended {
+                            ids,
+                            replayed: true,
+                        });
+                        continue;
+                    }
+                    let mut ids = Vec::with_capacity(events.len());
+                    for new in events {
+                        let mut event = new.event.clone();
+                        event.id = new.id.unwrap_or_else(Ulid::new);
+                        event.org.clone_from(org);
+                        self.append_one(&event)?;
+                        ids.push(event.id);
+                    }
+                    if let Some((key, fingerprint)) = idempotency {
+                        let mut value = Vec::with_capacity(16 + 16 * ids.len());
+                        value.extend_from_slice(fingerprint);
+                        for id in &ids {
+                            value.extend_from_slice(&id.0.to_be_bytes());
+                        }
+                        self.idempotency
+                            .insert((org.as_str(), key.as_str()), value.as_slice())?;
+                    }
+                    outcome.appended.push(Appended {
+                        ids,
+                        replayed: false,
+                    });
+                }
+                Op::AppendDerived(events) => {
+                    for event in events {
+                        self.append_one(event)?;
+                    }
+                }
+                Op::SetCursor { name, seq } => {
+                    self.cursors.insert(name.as_str(), seq)?;
+                }
+                Op::SetState { scope, key, value } => {
+                    match value {
+                        Some(value) => self
+                            .state
+                            .insert((scope.as_str(), key.as_str()), value.as_slice())?,
+                        None => self.state.remove((scope.as_str(), key.as_str()))?,
+                    };
+                }
+                Op::OutboxPush { scope, event } => {
+                    self.outbox_seq += 1;
+                    self.outbox
+                        .insert((scope.as_str(), self.outbox_seq), event.encode().as_slice())?;
+                }
+                Op::OutboxRemove { scope, seq } => {
+                    self.outbox.remove((scope.as_str(), *seq))?;
+                }
+                Op::DeadLetter(letter) => {
+                    self.dlq.insert(letter.id.0, letter.encode().as_slice())?;
+                }
+                Op::DlqRemove(id) => {
+                    self.dlq.remove(id.0)?;
+                }
+                Op::HistoryAppend { stream, event } => {
+                    let scope = format!("{}/{stream}", event.org);
+                    if self
+                        .history_ids
+                        .get((scope.as_str(), event.id.0))?
+                        .is_none()
+                    {
+                        self.history_seq += 1;
+                        self.history_ids
+                            .insert((scope.as_str(), event.id.0), self.history_seq)?;
+                        self.history.insert(
+                            (scope.as_str(), self.history_seq),
+                            event.encode().as_slice(),
+                        )?;
+                    }
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Append one event unless its id is already in the log.
+    fn append_one(&mut self, event: &Event) -> Result<()> {
+        if self.event_ids.get(event.id.0)?.is_some() {
+            return Ok(());
+        }
+        self.log_seq += 1;
+        self.event_ids.insert(event.id.0, self.log_seq)?;
+        self.events
+            .insert(self.log_seq, event.encode().as_slice())?;
+        Ok(())
+    }
+}
+
 /// Apply every batch in one transaction. A batch rejected for a logical reason gets its own
 /// error and writes nothing; storage errors fail the whole transaction.
 fn commit(db: &Database, batches: &[&WriteBatch]) -> Result<Vec<Result<CommitOutcome>>> {
     let mut txn = db.begin_write()?;
     txn.set_durability(Durability::Immediate)?;
     let mut outcomes = Vec::with_capacity(batches.len());
-    for batch in batches {
-        outcomes.push(match check(&txn, batch)? {
-            Err(rejection) => Err(rejection),
-            Ok(replays) => Ok(apply(&txn, batch, replays)?),
-        });
-    }
-    let last_seq = counter(&txn, "log_seq")?;
+    let last_seq = {
+        let mut tables = Tables::open(&txn)?;
+        for batch in batches {
+            outcomes.push(match tables.check(batch)? {
+                Err(rejection) => Err(rejection),
+                Ok(replays) => Ok(tables.apply(batch, replays)?),
+            });
+        }
+        tables.save_counters()?;
+        tables.log_seq
+    };
     txn.commit()?;
     for outcome in outcomes.iter_mut().flatten() {
         outcome.last_seq = last_seq;
     }
     Ok(outcomes)
-}
-
-/// Logical checks before anything of `batch` is written. For each `append`, the ids to report
-/// if it is a replay.
-fn check(txn: &WriteTransaction, batch: &WriteBatch) -> Result<Result<Vec<Option<Vec<Ulid>>>>> {
-    let idempotency = txn.open_table(tables::IDEMPOTENCY)?;
-    let ids = txn.open_table(tables::EVENT_IDS)?;
-    let events = txn.open_table(tables::EVENTS)?;
-    let mut replays = Vec::new();
-    for op in &batch.ops {
-        let Op::Append {
-            org,
-            idempotency: key,
-            events: new,
-        } = op
-        else {
-            continue;
-        };
-        if let Some((key, fingerprint)) = key
-            && let Some(stored) = idempotency.get((org.as_str(), key.as_str()))?
-        {
-            let stored = stored.value();
-            if stored[..16] != fingerprint[..] {
-                return Ok(Err(Error::IdempotencyMismatch(key.clone())));
-            }
-            let ids = stored[16..]
-                .chunks_exact(16)
-                .map(|c| Ulid(u128::from_be_bytes(c.try_into().expect("16-byte chunk"))))
-                .collect();
-            replays.push(Some(ids));
-            continue;
-        }
-        let mut all_known = !new.is_empty();
-        for id in new.iter().filter_map(|e| e.id) {
-            match ids.get(id.0)? {
-                None => all_known = false,
-                Some(seq) => {
-                    let stored = events
-                        .get(seq.value())?
-                        .expect("event id index points into the log");
-                    if Event::decode(stored.value())?.org != *org {
-                        return Ok(Err(Error::IdConflict(id)));
-                    }
-                }
-            }
-        }
-        let every_id_supplied = new.iter().all(|e| e.id.is_some());
-        replays.push(
-            (all_known && every_id_supplied).then(|| new.iter().filter_map(|e| e.id).collect()),
-        );
-    }
-    Ok(Ok(replays))
-}
-
-fn apply(
-    txn: &WriteTransaction,
-    batch: &WriteBatch,
-    replays: Vec<Option<Vec<Ulid>>>,
-) -> Result<CommitOutcome> {
-    let mut replays = replays.into_iter();
-    let mut outcome = CommitOutcome::default();
-    for op in &batch.ops {
-        match op {
-            Op::Append {
-                org,
-                idempotency,
-                events,
-            } => {
-                if let Some(ids) = replays.next().expect("one check per append") {
-                    outcome.appended.push(Appended {
-                        ids,
-                        replayed: true,
-                    });
-                    continue;
-                }
-                let mut ids = Vec::with_capacity(events.len());
-                for new in events {
-                    let mut event = new.event.clone();
-                    event.id = new.id.unwrap_or_else(Ulid::new);
-                    event.org.clone_from(org);
-                    append_one(txn, &event)?;
-                    ids.push(event.id);
-                }
-                if let Some((key, fingerprint)) = idempotency {
-                    let mut value = Vec::with_capacity(16 + 16 * ids.len());
-                    value.extend_from_slice(fingerprint);
-                    for id in &ids {
-                        value.extend_from_slice(&id.0.to_be_bytes());
-                    }
-                    txn.open_table(tables::IDEMPOTENCY)?
-                        .insert((org.as_str(), key.as_str()), value.as_slice())?;
-                }
-                outcome.appended.push(Appended {
-                    ids,
-                    replayed: false,
-                });
-            }
-            Op::AppendDerived(events) => {
-                for event in events {
-                    append_one(txn, event)?;
-                }
-            }
-            Op::SetCursor { name, seq } => {
-                txn.open_table(tables::CURSORS)?
-                    .insert(name.as_str(), seq)?;
-            }
-            Op::SetState { scope, key, value } => {
-                let mut table = txn.open_table(tables::STATE)?;
-                match value {
-                    Some(value) => {
-                        table.insert((scope.as_str(), key.as_str()), value.as_slice())?
-                    }
-                    None => table.remove((scope.as_str(), key.as_str()))?,
-                };
-            }
-            Op::OutboxPush { scope, event } => {
-                let seq = next(txn, "outbox_seq")?;
-                txn.open_table(tables::OUTBOX)?
-                    .insert((scope.as_str(), seq), event.encode().as_slice())?;
-            }
-            Op::OutboxRemove { scope, seq } => {
-                txn.open_table(tables::OUTBOX)?
-                    .remove((scope.as_str(), *seq))?;
-            }
-            Op::DeadLetter(letter) => {
-                txn.open_table(tables::DLQ)?
-                    .insert(letter.id.0, letter.encode().as_slice())?;
-            }
-            Op::DlqRemove(id) => {
-                txn.open_table(tables::DLQ)?.remove(id.0)?;
-            }
-            Op::HistoryAppend { stream, event } => {
-                let scope = format!("{}/{stream}", event.org);
-                let mut ids = txn.open_table(tables::HISTORY_IDS)?;
-                if ids.get((scope.as_str(), event.id.0))?.is_none() {
-                    let seq = next(txn, "history_seq")?;
-                    ids.insert((scope.as_str(), event.id.0), seq)?;
-                    txn.open_table(tables::HISTORY)?
-                        .insert((scope.as_str(), seq), event.encode().as_slice())?;
-                }
-            }
-        }
-    }
-    Ok(outcome)
-}
-
-/// Append one event unless its id is already in the log.
-fn append_one(txn: &WriteTransaction, event: &Event) -> Result<()> {
-    let mut ids = txn.open_table(tables::EVENT_IDS)?;
-    if ids.get(event.id.0)?.is_some() {
-        return Ok(());
-    }
-    let seq = next(txn, "log_seq")?;
-    ids.insert(event.id.0, seq)?;
-    txn.open_table(tables::EVENTS)?
-        .insert(seq, event.encode().as_slice())?;
-    Ok(())
-}
-
-fn counter(txn: &WriteTransaction, name: &str) -> Result<u64> {
-    Ok(txn
-        .open_table(tables::COUNTERS)?
-        .get(name)?
-        .map_or(0, |v| v.value()))
-}
-
-fn next(txn: &WriteTransaction, name: &str) -> Result<u64> {
-    let value = counter(txn, name)? + 1;
-    txn.open_table(tables::COUNTERS)?.insert(name, value)?;
-    Ok(value)
 }

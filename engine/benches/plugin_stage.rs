@@ -1,0 +1,141 @@
+//! Per-event cost of a plugin stage (the bundled `semver` processor: parse the JSON payload,
+//! read the subject's previous version from `state`, classify, annotate) at batch sizes 1, 16
+//! and 256, next to the same logic compiled natively and called in a loop.
+//!
+//! The wasm figure is everything the executor pays per event: converting events to the WIT
+//! record, the call, the guest's work, the host `state` read, converting and checking the
+//! outputs. The native figure is the plugin's pure core (`annotate`) with a `HashMap` for state.
+//!
+//! Run: `cargo bench -p trackway --bench plugin_stage` (results in BENCHMARKS.md).
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use trackway_runtime::{Limits, PluginSource, Runtime, RuntimeOptions, StageContext, SystemClock};
+use trackway_store::{Event, Store, Ulid};
+
+const EVENTS: usize = 4096;
+const RUN: Duration = Duration::from_secs(2);
+
+fn payload(i: usize) -> String {
+    // About 330 bytes, like a CI system's deployment report.
+    format!(
+        r#"{{"version":"1.{}.{}","app":"app-{}","environment":"production","url":"https://ci.example.com/job/app-{}/build/{i}","commit":"9f2c4e7b1a3d5f6e8c0b2a4d6f8e0c2a4b6d8f0e","user":"deploy-bot","engine":"ansible","arguments":"--strategy parallel --limit web"}}"#,
+        i / 100,
+        i % 100,
+        i % 1000,
+        i % 1000
+    )
+}
+
+fn events() -> Vec<Event> {
+    (0..EVENTS)
+        .map(|i| Event {
+            id: Ulid::new(),
+            org: "bench".into(),
+            kind: "version.reported".into(),
+            source: "api".into(),
+            time_ms: 1,
+            subject: format!("prod/app-{}", i % 1000),
+            attributes: vec![("team".into(), "platform".into())],
+            payload: payload(i),
+            parent: None,
+        })
+        .collect()
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("bench.redb"), Box::new(|_| {})).expect("store");
+    let runtime = Runtime::new(RuntimeOptions {
+        cache_dir: Some(dir.path().join("cache")),
+        bundled: trackway::bundled::plugins(),
+        store: Some(store),
+        clock: Arc::new(SystemClock),
+    })
+    .expect("runtime");
+    let plugin = runtime
+        .load(&PluginSource::Bundled("semver".into()), false)
+        .expect("semver");
+    let context = StageContext {
+        org: "bench".into(),
+        pipeline: "bench".into(),
+        stage: "semver".into(),
+        plugin: "semver".into(),
+    };
+    let limits = Limits {
+        timeout_ms: 10_000,
+        max_memory_bytes: 64 << 20,
+        fuel: None,
+    };
+    let mut instance = runtime.instance(plugin, context, r#"{"field":"version"}"#.into(), limits);
+    let events = events();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
+
+    let config = plugin_semver::config::Config::parse(r#"{"field":"version"}"#).expect("config");
+    let sdk_events: Vec<trackway_plugin_sdk::Event> = events
+        .iter()
+        .map(|e| trackway_plugin_sdk::Event {
+            id: e.id.to_string(),
+            org: e.org.clone(),
+            kind: e.kind.clone(),
+            source: e.source.clone(),
+            time: e.time_ms,
+            subject: e.subject.clone(),
+            attributes: e.attributes.clone(),
+            payload: e.payload.clone(),
+            parent: None,
+        })
+        .collect();
+    let native_ns = per_event(|| {
+        let mut state: HashMap<String, plugin_semver::Version> = HashMap::new();
+        for event in &sdk_events {
+            let mut event = event.clone();
+            let previous = state.get(&event.subject);
+            if let Ok(version) = plugin_semver::annotate::annotate(&mut event, &config, previous) {
+                state.insert(event.subject.clone(), version);
+            }
+            black_box(&event);
+        }
+        sdk_events.len()
+    });
+
+    println!(
+        "## plugin stage cost per event (semver, {}-byte payloads)\n",
+        events[0].payload.len()
+    );
+    println!("| batch | wasm stage | native | ratio |");
+    println!("| ---: | ---: | ---: | ---: |");
+    for batch in [1usize, 16, 256] {
+        let wasm_ns = per_event(|| {
+            rt.block_on(async {
+                for chunk in events.chunks(batch) {
+                    let (outputs, pending) = instance.process(chunk).await.expect("process");
+                    black_box((outputs, pending));
+                }
+            });
+            events.len()
+        });
+        println!(
+            "| {batch} | {wasm_ns:.0} ns | {native_ns:.0} ns | {:.2}x |",
+            wasm_ns / native_ns
+        );
+    }
+}
+
+/// Nanoseconds per event of `run` (which processes and returns a number of events), after a
+/// warm-up, over at least [`RUN`].
+fn per_event(mut run: impl FnMut() -> usize) -> f64 {
+    run();
+    let started = Instant::now();
+    let mut n = 0;
+    while started.elapsed() < RUN {
+        n += run();
+    }
+    started.elapsed().as_nanos() as f64 / n as f64
+}
