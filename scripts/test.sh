@@ -39,14 +39,21 @@ cargo fmt --all --check
 echo "== lints (host)"
 cargo clippy "${locked[@]}" --workspace --all-targets -- -D warnings
 
+# Every plugin directory but the SDK is a plugin `plugin-<dir>`.
+plugins=()
+for dir in plugins/*/; do
+  id=$(basename "$dir")
+  [ "$id" != sdk ] && [ -f "$dir/Cargo.toml" ] && plugins+=("plugin-$id")
+done
+
 echo "== lints (plugins, wasm32-wasip2; one plugin per invocation, see plugins/README.md)"
-for p in plugin-semver plugin-history; do
+for p in "${plugins[@]}"; do
   (cd plugins && cargo clippy "${locked[@]}" -p "$p" --all-targets -- -D warnings)
 done
 (cd tests/plugins/misbehave && cargo clippy "${locked[@]}" --all-targets -- -D warnings)
 
 echo "== plugin unit tests (native)"
-for p in trackway-plugin-sdk plugin-semver plugin-history; do
+for p in trackway-plugin-sdk "${plugins[@]}"; do
   (cd plugins && cargo test "${locked[@]}" -p "$p" --target "$(rustc -vV | sed -n 's/^host: //p')")
 done
 

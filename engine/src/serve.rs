@@ -113,6 +113,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         pipelines: loaded.pipelines.len(),
         ready: false.into(),
         hooks: running.hooks.clone(),
+        gates: running.gates.clone(),
         sinks: running.sink_scopes.clone(),
     });
     state.ready.store(true, Ordering::Release);

@@ -5,6 +5,7 @@
 //! - `harness`: starting and stopping servers, HTTP helpers, polling with a deadline, building
 //!   test plugins.
 //! - `ingest`: the README flow, validation errors, idempotency.
+//! - `inventory`: SVT routes, version history, the inventory API.
 //! - `validate`: `trackway validate`.
 //! - `sandbox`: misbehaving plugins (deadline, memory, panic) do not take the engine down.
 //! - `crash`: `kill -9` while events are posted loses nothing and duplicates nothing.
@@ -12,5 +13,6 @@
 mod crash;
 mod harness;
 mod ingest;
+mod inventory;
 mod sandbox;
 mod validate;

@@ -18,19 +18,26 @@ use crate::error::UnknownCapability;
 pub enum Capability {
     /// `state`: a key-value store private to the stage (per org, per pipeline, per stage).
     State,
-    /// `history`: append to and read the version/deployment history projections.
+    /// `history`: append to the named history streams of the org.
     History,
+    /// `inventory`: record version reports in the org's version inventory.
+    Inventory,
 }
 
 impl Capability {
     /// Every capability, in the order they are listed in error messages.
-    pub const ALL: &'static [Capability] = &[Capability::State, Capability::History];
+    pub const ALL: &'static [Capability] = &[
+        Capability::State,
+        Capability::History,
+        Capability::Inventory,
+    ];
 
     /// The name used in `grants = [...]`.
     pub fn as_str(self) -> &'static str {
         match self {
             Capability::State => "state",
             Capability::History => "history",
+            Capability::Inventory => "inventory",
         }
     }
 }

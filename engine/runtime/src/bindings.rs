@@ -28,6 +28,7 @@ pub mod sink {
             "trackway:plugin/clock": super::processor::trackway::plugin::clock,
             "trackway:plugin/state": super::processor::trackway::plugin::state,
             "trackway:plugin/history": super::processor::trackway::plugin::history,
+            "trackway:plugin/inventory": super::processor::trackway::plugin::inventory,
         },
     });
 }
@@ -44,9 +45,10 @@ pub mod source {
             "trackway:plugin/clock": super::processor::trackway::plugin::clock,
             "trackway:plugin/state": super::processor::trackway::plugin::state,
             "trackway:plugin/history": super::processor::trackway::plugin::history,
+            "trackway:plugin/inventory": super::processor::trackway::plugin::inventory,
         },
     });
 }
 
 pub use processor::trackway::plugin::types;
-pub use processor::trackway::plugin::{clock, history, log, state};
+pub use processor::trackway::plugin::{clock, history, inventory, log, state};

@@ -9,12 +9,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use trackway_store::{Event, Store};
+use trackway_store::inventory::Report;
+use trackway_store::{Event, Store, Ulid};
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{clock, history, log, state, types};
+use crate::bindings::{clock, history, inventory, log, state, types};
 use crate::convert;
 
 /// The time source of plugins and of evaluation logic; tests inject a fixed one.
@@ -62,12 +63,14 @@ pub struct Pending {
     pub state: BTreeMap<String, Option<Vec<u8>>>,
     /// History appends, in call order.
     pub history: Vec<(String, Event)>,
+    /// Inventory reports, in call order.
+    pub inventory: Vec<Report>,
 }
 
 impl Pending {
     /// Whether nothing was written.
     pub fn is_empty(&self) -> bool {
-        self.state.is_empty() && self.history.is_empty()
+        self.state.is_empty() && self.history.is_empty() && self.inventory.is_empty()
     }
 }
 
@@ -125,6 +128,9 @@ pub struct HostState {
     /// exact as long as every successful call's writes are committed; the executor drops it
     /// ([`crate::Instance::forget_cached_state`]) when a commit fails.
     pub(crate) cache: HashMap<String, Option<Vec<u8>>>,
+    /// A dry-run instance (see [`crate::Instance::dry_run`]): reads the committed state only,
+    /// caches nothing, and its writes are thrown away.
+    pub(crate) dry: bool,
     /// When the current call must end; checked at every epoch tick.
     pub(crate) deadline: Instant,
 }
@@ -155,6 +161,7 @@ impl HostState {
             clock,
             pending: Pending::default(),
             cache: HashMap::new(),
+            dry: false,
             deadline: Instant::now(),
         }
     }
@@ -206,10 +213,12 @@ impl state::Host for HostState {
         };
         match store.state(&self.scope, &key) {
             Ok(value) => {
-                if self.cache.len() >= STATE_CACHE_ENTRIES {
-                    self.cache.clear();
+                if !self.dry {
+                    if self.cache.len() >= STATE_CACHE_ENTRIES {
+                        self.cache.clear();
+                    }
+                    self.cache.insert(key, value.clone());
                 }
-                self.cache.insert(key, value.clone());
                 value
             }
             Err(error) => {
@@ -245,6 +254,39 @@ impl history::Host for HostState {
         // A plugin writes only into its own org.
         event.org.clone_from(&self.context.org);
         self.pending.history.push((stream, event));
+        Ok(())
+    }
+}
+
+impl inventory::Host for HostState {
+    fn submit(&mut self, report: inventory::Report) -> Result<(), types::Error> {
+        let invalid =
+            |what: &str| Err(types::Error::Permanent(format!("inventory report: {what}")));
+        if report.env.is_empty() || report.env.len() > 128 {
+            return invalid("`env` must be 1-128 characters");
+        }
+        if report.app.is_empty() || report.app.len() > 256 {
+            return invalid("`app` must be 1-256 characters");
+        }
+        if report.version.is_empty() || report.version.len() > 128 {
+            return invalid("`version` must be 1-128 characters");
+        }
+        if !serde_json::from_str::<serde_json::Value>(&report.fields).is_ok_and(|v| v.is_object()) {
+            return invalid("`fields` must be a JSON object");
+        }
+        let Ok(event_id) = Ulid::from_string(&report.event_id) else {
+            return invalid("`event-id` must be the ULID of the event");
+        };
+        self.pending.inventory.push(Report {
+            env: report.env,
+            app: report.app,
+            version: report.version,
+            time_ms: report.time,
+            reporter: report.reporter,
+            fields: report.fields,
+            bump: report.bump,
+            event_id,
+        });
         Ok(())
     }
 }

@@ -76,6 +76,7 @@ pub struct Instance {
     limits: Limits,
     live: Option<Live>,
     created: u64,
+    dry: bool,
 }
 
 impl Runtime {
@@ -95,6 +96,7 @@ impl Runtime {
             limits,
             live: None,
             created: 0,
+            dry: false,
         }
     }
 }
@@ -103,6 +105,14 @@ impl Instance {
     /// The stage this instance serves.
     pub fn context(&self) -> &StageContext {
         &self.context
+    }
+
+    /// Make this a dry-run instance: it sees the stage's committed state but its own writes
+    /// (state, history, inventory) are discarded after every call. For asking a stage what it
+    /// would do with an event (validating a request before accepting it) without side effects.
+    pub fn dry_run(mut self) -> Self {
+        self.dry = true;
+        self
     }
 
     /// How many instances were created so far (1 after the first call; +1 after each trap).
@@ -126,6 +136,7 @@ impl Instance {
             max_memory,
         );
         let mut store = wasmtime::Store::new(&engine, host);
+        store.data_mut().dry = self.dry;
         store.limiter(|host| &mut host.limiter);
         store.epoch_deadline_callback(|ctx| {
             Ok(if Instant::now() >= ctx.data().deadline {
@@ -194,6 +205,9 @@ impl Instance {
             Ok(value) => {
                 let host = live.store.data_mut();
                 let pending = std::mem::take(&mut host.pending);
+                if host.dry {
+                    return Ok((value, Pending::default()));
+                }
                 for (key, value) in &pending.state {
                     host.cache.insert(key.clone(), value.clone());
                 }

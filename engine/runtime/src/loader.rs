@@ -123,7 +123,7 @@ impl Plugin {
 /// Host interfaces that need no grant.
 const ALWAYS_AVAILABLE: [&str; 3] = ["types", "log", "clock"];
 /// Host interfaces that need a grant of the same name.
-pub const CAPABILITIES: [&str; 2] = ["state", "history"];
+pub const CAPABILITIES: [&str; 3] = ["state", "history", "inventory"];
 
 struct Flavour {
     engine: Engine,

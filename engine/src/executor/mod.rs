@@ -13,6 +13,7 @@
 //! `kill -9`) resumes where the last commit left off: at-least-once, with deterministic ids for
 //! derived events so that replays are absorbed by the log and by idempotent sinks.
 
+pub mod gate;
 pub mod ids;
 pub mod pipeline;
 pub mod sink;
@@ -26,8 +27,8 @@ use anyhow::Context as _;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use trackway_config::{Pipeline, SourceKind};
-use trackway_runtime::{Instance, Runtime, StageContext, World};
-use trackway_store::Store;
+use trackway_runtime::{Instance, Pending, Runtime, StageContext, World};
+use trackway_store::{Store, WriteBatch};
 
 use crate::metrics::Metrics;
 use crate::pipelines::{limits, plugin_source};
@@ -46,6 +47,9 @@ pub struct Shared {
     pub shutdown: watch::Receiver<bool>,
 }
 
+/// Dry-run gates of every pipeline with processors: (org, pipeline) -> gate.
+pub type Gates = HashMap<(String, String), Arc<tokio::sync::Mutex<gate::Gate>>>;
+
 /// Plugin source instances reachable by webhook: (org, pipeline, source) -> instance.
 pub type Hooks = HashMap<(String, String, String), Arc<tokio::sync::Mutex<Instance>>>;
 
@@ -54,6 +58,8 @@ pub struct Executor {
     tasks: JoinSet<()>,
     /// Webhook-capable sources.
     pub hooks: Hooks,
+    /// Dry-run gates.
+    pub gates: Gates,
     /// Sink scopes (`org/pipeline/sink`), for lag metrics.
     pub sink_scopes: Vec<(String, String, String)>,
 }
@@ -74,6 +80,7 @@ pub(crate) const FAULT_BACKOFF: Duration = Duration::from_secs(1);
 pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Executor> {
     let mut tasks = JoinSet::new();
     let mut hooks = Hooks::new();
+    let mut gates = Gates::new();
     let mut sink_scopes = Vec::new();
     for p in pipelines {
         let org = p.org.to_string();
@@ -133,6 +140,22 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
                 notify,
             });
         }
+        let mut dry = Vec::new();
+        for stage in &p.processors {
+            dry.push(instance(
+                stage.id.as_str(),
+                &stage.plugin,
+                &stage.config,
+                &stage.limits,
+                World::Processor,
+            )?);
+        }
+        if !dry.is_empty() {
+            gates.insert(
+                (org.clone(), name.clone()),
+                Arc::new(tokio::sync::Mutex::new(gate::Gate::new(p, dry))),
+            );
+        }
         let mut processors = Vec::new();
         for stage in &p.processors {
             processors.push(pipeline::ProcessorStage::new(
@@ -190,8 +213,24 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
     Ok(Executor {
         tasks,
         hooks,
+        gates,
         sink_scopes,
     })
+}
+
+/// Add the writes a plugin call made through host interfaces (state, history, inventory) to
+/// `write`, scoped to the stage of `context`.
+pub fn apply_pending(pending: Pending, context: &StageContext, write: &mut WriteBatch) {
+    let scope = context.scope();
+    for (key, value) in pending.state {
+        write.set_state(&scope, &key, value);
+    }
+    for (stream, event) in pending.history {
+        write.history_append(&stream, event);
+    }
+    for report in pending.inventory {
+        write.inventory(&context.org, report);
+    }
 }
 
 /// Sleep for `duration` unless shutdown comes first; returns `false` on shutdown.

@@ -21,6 +21,10 @@ const READ_BATCH: usize = 1024;
 /// Re-reading irrelevant events after a crash is cheap; committing after every round is not.
 const IDLE_CURSOR_SAVE: Duration = Duration::from_secs(1);
 
+/// The attribute that carries, on derived events, the `source` of the original event (their own
+/// `source` names the processor that derived them).
+pub const ORIGIN: &str = "trackway.origin";
+
 /// Where a sink's events come from, and how to wake its task.
 pub struct SinkRoute {
     /// `org/pipeline/sink`.
@@ -151,7 +155,7 @@ impl PipelineTask {
                 }
                 continue;
             }
-            let mut write = WriteBatch::new();
+            let mut write = WriteBatch::lazy();
             let queued = match self.run_stages(routed, &mut write).await {
                 Ok(queued) => queued,
                 Err(Stalled(why)) => {
@@ -195,7 +199,7 @@ impl PipelineTask {
     }
 
     fn save_cursor(&self, cursor: u64) -> impl Future<Output = bool> + Send + 'static {
-        let mut write = WriteBatch::new();
+        let mut write = WriteBatch::lazy();
         write.set_cursor(&self.cursor_name, cursor);
         let committed = self.shared.store.commit(write);
         async move { matches!(committed.await, Ok(Ok(_))) }
@@ -214,9 +218,11 @@ impl PipelineTask {
             }
             for (id, route) in &self.sources {
                 let selected = match route {
+                    // Derived events (processor outputs) are not fed to `events` sources: two
+                    // pipelines reading the same kinds would feed each other's outputs back and
+                    // forth forever. Other pipelines consume them through sinks instead.
                     Route::Kinds(kinds) => {
-                        !event.produced_by(&self.name)
-                            && kinds.iter().any(|k| k.matches(&event.kind))
+                        event.parent.is_none() && kinds.iter().any(|k| k.matches(&event.kind))
                     }
                     Route::Own(source) => event.source == *source,
                 };
@@ -354,14 +360,8 @@ impl PipelineTask {
         out: &mut Vec<Event>,
     ) {
         let stage = &self.processors[index];
-        let scope = stage.instance.context().scope();
         let source = format!("{}/{}", self.name, stage.id);
-        for (key, value) in pending.state {
-            write.set_state(&scope, &key, value);
-        }
-        for (stream, event) in pending.history {
-            write.history_append(&stream, event);
-        }
+        super::apply_pending(pending, stage.instance.context(), write);
         let mut processed = 0;
         for (input, output) in inputs.iter().zip(outputs) {
             match output {
@@ -378,6 +378,10 @@ impl PipelineTask {
                             e.org.clone_from(&self.org);
                             e.source.clone_from(&source);
                             e.parent = Some(input.id);
+                            let origin =
+                                input.attribute(ORIGIN).unwrap_or(&input.source).to_owned();
+                            e.attributes.retain(|(k, _)| k != ORIGIN);
+                            e.attributes.push((ORIGIN.to_owned(), origin));
                             if e.time_ms == 0 {
                                 e.time_ms = input.time_ms;
                             }

@@ -111,12 +111,7 @@ impl SinkTask {
         match result {
             Ok((results, pending)) => {
                 self.isolate = self.isolate.saturating_sub(entries.len());
-                for (key, value) in pending.state {
-                    write.set_state(&self.scope, &key, value);
-                }
-                for (stream, event) in pending.history {
-                    write.history_append(&stream, event);
-                }
+                super::apply_pending(pending, self.instance.context(), &mut write);
                 let mut delivered = 0;
                 for ((seq, event), result) in entries.into_iter().zip(results) {
                     match result {

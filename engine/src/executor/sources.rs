@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Mutex;
-use trackway_runtime::{Instance, Pending};
+use trackway_runtime::Instance;
 use trackway_store::{Event, NewEvent, Ulid, WriteBatch};
 
 use super::pipeline::now_ms;
-use super::{FAULT_BACKOFF, Shared, pause};
+use super::{FAULT_BACKOFF, Shared, apply_pending, pause};
 
 /// The state key under which a polled source's cursor is kept (in the host's part of the
 /// source's state scope, which the plugin cannot write: plugin keys live under the stage scope).
@@ -71,16 +71,6 @@ pub fn own_events(events: Vec<Event>, org: &str, source: &str) -> Vec<NewEvent> 
         .collect()
 }
 
-/// Add a source call's host-interface writes to `write`.
-pub fn apply_pending(pending: Pending, scope: &str, write: &mut WriteBatch) {
-    for (key, value) in pending.state {
-        write.set_state(scope, &key, value);
-    }
-    for (stream, event) in pending.history {
-        write.history_append(&stream, event);
-    }
-}
-
 /// Poll a plugin source every `interval`.
 pub async fn poll(shared: Arc<Shared>, instance: Arc<Mutex<Instance>>, interval: Duration) {
     let mut shutdown = shared.shutdown.clone();
@@ -101,7 +91,7 @@ pub async fn poll(shared: Arc<Shared>, instance: Arc<Mutex<Instance>>, interval:
         match result {
             Ok((Ok(polled), pending)) => {
                 let mut write = WriteBatch::new();
-                apply_pending(pending, &scope, &mut write);
+                apply_pending(pending, &context, &mut write);
                 let events = own_events(polled.events, &context.org, &source);
                 if !events.is_empty() {
                     write.append(&context.org, None, b"", events);

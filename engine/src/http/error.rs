@@ -6,7 +6,6 @@
 //! message: nothing about the host leaks to the client.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -93,29 +92,53 @@ impl From<trackway_store::Error> for ApiError {
     }
 }
 
-impl From<BytesRejection> for ApiError {
-    fn from(rejection: BytesRejection) -> Self {
-        let status = rejection.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            Self::new(
-                status,
-                "payload_too_large",
-                "request body is larger than the limit",
-            )
-        } else {
-            Self::new(status, "bad_request", rejection.body_text())
-        }
-    }
-}
+/// The largest request body accepted, in bytes; set once for the router as an extension.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
 
-/// The raw body of a request, read within the body limit (413 beyond it).
+/// How much of an oversized body is read and thrown away before answering 413. Answering
+/// while the client is still sending makes the server close a socket with unread data, which
+/// resets the connection and can destroy the answer before the client reads it; draining a
+/// bounded amount lets ordinary clients (curl, CI scripts) see the 413.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The raw body of a request, read within the [`BodyLimit`] (413 beyond it).
 pub struct RawBody(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(Bytes::from_request(req, state).await?))
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        use http_body_util::BodyExt as _;
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or(usize::MAX, |l| l.0);
+        let mut body = req.into_body();
+        let mut bytes = Vec::new();
+        let mut read = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame
+                .map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            read += data.len();
+            if read > DRAIN_LIMIT {
+                break;
+            }
+            if read <= limit {
+                bytes.extend_from_slice(&data);
+            }
+        }
+        if read > limit {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("request body is larger than the limit of {limit} bytes"),
+            ));
+        }
+        Ok(Self(Bytes::from(bytes)))
     }
 }
 

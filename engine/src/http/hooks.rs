@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
@@ -14,8 +13,9 @@ use trackway_runtime::bindings::types::HttpRequest;
 use trackway_store::WriteBatch;
 
 use super::AppState;
-use super::error::ApiError;
-use crate::executor::sources::{apply_pending, own_events};
+use super::error::{ApiError, RawBody};
+use crate::executor::apply_pending;
+use crate::executor::sources::own_events;
 
 /// Routes of this resource.
 pub fn router() -> Router<Arc<AppState>> {
@@ -31,10 +31,9 @@ async fn webhook(
     method: Method,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
     state.check_org(&org)?;
-    let body = body?;
     let instance = state
         .hooks
         .get(&(org.clone(), pipeline.clone(), source.clone()))
@@ -55,7 +54,7 @@ async fn webhook(
         body: body.to_vec(),
     };
     let mut instance = instance.lock().await;
-    let scope = instance.context().scope();
+    let context = instance.context().clone();
     let (result, pending) = instance.handle_request(request).await.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_GATEWAY,
@@ -67,7 +66,7 @@ async fn webhook(
     let response =
         result.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "rejected", e.to_string()))?;
     let mut write = WriteBatch::new();
-    apply_pending(pending, &scope, &mut write);
+    apply_pending(pending, &context, &mut write);
     let events = own_events(response.events, &org, &format!("{pipeline}/{source}"));
     let n = events.len() as u64;
     if !events.is_empty() {

@@ -6,6 +6,8 @@ pub mod events;
 pub mod health;
 pub mod history;
 pub mod hooks;
+pub mod inventory;
+pub mod svt;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use trackway_store::Store;
 
-use crate::executor::Hooks;
+use crate::executor::{Gates, Hooks};
 use crate::metrics::Metrics;
 
 /// What every handler can reach.
@@ -32,6 +34,8 @@ pub struct AppState {
     pub ready: AtomicBool,
     /// Webhook-capable sources.
     pub hooks: Hooks,
+    /// Dry-run gates of the pipelines, for routes that validate before accepting.
+    pub gates: Gates,
     /// Sinks, for lag metrics: (org, pipeline, sink).
     pub sinks: Vec<(String, String, String)>,
 }
@@ -58,6 +62,10 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
         .merge(history::router())
         .merge(health::router())
         .merge(hooks::router())
-        .layer(DefaultBodyLimit::max(body_limit))
+        .merge(inventory::router())
+        .merge(svt::router())
+        // Bodies are read (and limited) by `error::RawBody`, which drains oversized ones.
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::Extension(error::BodyLimit(body_limit)))
         .with_state(state)
 }

@@ -37,13 +37,6 @@ impl Event {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Whether this event was produced by a stage of `pipeline` (of the same org).
-    pub fn produced_by(&self, pipeline: &str) -> bool {
-        self.source
-            .strip_prefix(pipeline)
-            .is_some_and(|rest| rest.starts_with('/'))
-    }
-
     pub(crate) fn encode(&self) -> Vec<u8> {
         postcard::to_stdvec(self).expect("encoding an in-memory event into a Vec cannot fail")
     }

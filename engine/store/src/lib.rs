@@ -10,11 +10,13 @@
 //! - [`event`]: the [`Event`] record, its encoding, and [`DeadLetter`].
 //! - [`write`]: [`WriteBatch`] and the group-commit writer.
 //! - [`read`]: log, cursor, outbox, history, DLQ and state queries.
+//! - [`inventory`]: the version inventory (current versions per environment, history).
 //! - [`tables`]: every table definition, with versioned names.
 //! - [`error`]: the crate's [`Error`].
 
 pub mod error;
 pub mod event;
+pub mod inventory;
 pub mod read;
 pub mod tables;
 pub mod write;
@@ -56,6 +58,10 @@ impl Store {
             txn.open_table(tables::DLQ)?;
             txn.open_table(tables::HISTORY)?;
             txn.open_table(tables::HISTORY_IDS)?;
+            txn.open_table(tables::INV_CURRENT)?;
+            txn.open_table(tables::INV_HISTORY)?;
+            txn.open_table(tables::INV_BY_APP)?;
+            txn.open_table(tables::INV_IDS)?;
         }
         let last = txn
             .open_table(tables::COUNTERS)?
@@ -311,6 +317,82 @@ mod tests {
                 .items
                 .is_empty()
         );
+    }
+
+    fn report(env: &str, app: &str, version: &str, time_ms: u64) -> inventory::Report {
+        inventory::Report {
+            env: env.into(),
+            app: app.into(),
+            version: version.into(),
+            time_ms,
+            reporter: "test".into(),
+            fields: r#"{"url":"http://x"}"#.into(),
+            bump: None,
+            event_id: Ulid::new(),
+        }
+    }
+
+    #[test]
+    fn inventory_keeps_history_marks_redeploys_and_answers_every_view() {
+        let (_dir, store) = open();
+        let reports = [
+            report("prod", "api", "1.0.0", 1),
+            report("prod", "api", "1.1.0", 2),
+            report("prod", "api", "1.1.0", 3),
+            report("dev", "api", "1.2.0", 4),
+            report("dev", "web", "2.0.0", 5),
+            report("prod", "a+b(", "0.1.0", 6),
+        ];
+        let mut batch = WriteBatch::new();
+        for r in &reports {
+            batch.inventory("acme", r.clone());
+        }
+        // A replay of the same event adds nothing.
+        batch.inventory("acme", reports[0].clone());
+        store.commit_blocking(batch).unwrap();
+        // A late report (older time) goes to history but does not replace the current version.
+        let mut batch = WriteBatch::new();
+        batch.inventory("acme", report("prod", "api", "0.9.0", 0));
+        store.commit_blocking(batch).unwrap();
+
+        assert_eq!(
+            store.environments("acme").unwrap(),
+            [("dev".to_owned(), 2), ("prod".to_owned(), 2)]
+        );
+        let prod = store.apps("acme", "prod").unwrap();
+        let names: Vec<_> = prod
+            .iter()
+            .map(|(app, c)| (app.as_str(), c.version.as_str()))
+            .collect();
+        assert_eq!(names, [("a+b(", "0.1.0"), ("api", "1.1.0")]);
+        let everywhere = store.app_everywhere("acme", "api").unwrap();
+        let envs: Vec<_> = everywhere
+            .iter()
+            .map(|(env, c)| (env.as_str(), c.version.as_str()))
+            .collect();
+        assert_eq!(envs, [("dev", "1.2.0"), ("prod", "1.1.0")]);
+        let history = store.app_history("acme", "prod", "api", None, 10).unwrap();
+        let versions: Vec<_> = history
+            .items
+            .iter()
+            .map(|(_, e)| (e.version.as_str(), e.redeploy))
+            .collect();
+        assert_eq!(
+            versions,
+            [
+                ("0.9.0", false),
+                ("1.1.0", true),
+                ("1.1.0", false),
+                ("1.0.0", false)
+            ]
+        );
+        let page = store.app_history("acme", "prod", "api", None, 3).unwrap();
+        let rest = store
+            .app_history("acme", "prod", "api", page.next_before, 3)
+            .unwrap();
+        assert_eq!(rest.items.len(), 1);
+        assert!(store.environments("other").unwrap().is_empty());
+        assert!(store.inventory_has("acme", reports[0].event_id).unwrap());
     }
 
     #[test]

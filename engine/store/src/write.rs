@@ -12,6 +12,7 @@ use ulid::Ulid;
 
 use crate::error::{Error, Result};
 use crate::event::{DeadLetter, Event, NewEvent};
+use crate::inventory::{self, Current, Entry, Report};
 use crate::tables;
 
 /// Upper bound on batches merged into one transaction. Larger groups amortise the fsync further
@@ -50,18 +51,35 @@ enum Op {
         stream: String,
         event: Event,
     },
+    Inventory {
+        org: String,
+        report: Box<Report>,
+    },
 }
 
 /// A set of writes that become durable together or not at all.
 #[derive(Debug, Clone, Default)]
 pub struct WriteBatch {
     ops: Vec<Op>,
+    lazy: bool,
 }
 
 impl WriteBatch {
     /// An empty batch.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty batch whose commit need not be fsynced before it is acknowledged: it becomes
+    /// durable with the next durable commit, and is lost if the process dies first. For writes
+    /// that a restart redoes anyway (everything the executor derives from the log: its outputs,
+    /// outboxes, cursors), so that they do not pay an fsync of their own. A group with any
+    /// durable batch is committed durably, and a lazy batch never overtakes a durable one.
+    pub fn lazy() -> Self {
+        Self {
+            ops: Vec::new(),
+            lazy: true,
+        }
     }
 
     /// Whether the batch holds no operation.
@@ -161,6 +179,18 @@ impl WriteBatch {
     }
 }
 
+impl WriteBatch {
+    /// Record a version report in `org`'s inventory (see [`crate::inventory`]), unless its event
+    /// id is already recorded.
+    pub fn inventory(&mut self, org: &str, report: Report) -> &mut Self {
+        self.ops.push(Op::Inventory {
+            org: org.to_owned(),
+            report: Box::new(report),
+        });
+        self
+    }
+}
+
 /// What a committed batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommitOutcome {
@@ -213,7 +243,15 @@ impl Writer {
     }
 }
 
+/// Lazy commits pile up pages that redb can only reclaim after a durable commit, and a crash
+/// loses all of them: after this many lazy groups in a row, or this long, a lazy group is
+/// committed durably anyway.
+const MAX_LAZY_GROUPS: u32 = 64;
+const MAX_LAZY_AGE: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn run(db: &Database, last_seq: &AtomicU64, hook: &CommitHook, rx: &mpsc::Receiver<Request>) {
+    let mut lazy_groups = 0;
+    let mut last_durable = std::time::Instant::now();
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -223,7 +261,16 @@ fn run(db: &Database, last_seq: &AtomicU64, hook: &CommitHook, rx: &mpsc::Receiv
             }
         }
         let batches: Vec<&WriteBatch> = group.iter().map(|r| &r.batch).collect();
-        match commit(db, &batches) {
+        let lazy = batches.iter().all(|b| b.lazy)
+            && lazy_groups < MAX_LAZY_GROUPS
+            && last_durable.elapsed() < MAX_LAZY_AGE;
+        if lazy {
+            lazy_groups += 1;
+        } else {
+            lazy_groups = 0;
+            last_durable = std::time::Instant::now();
+        }
+        match commit(db, &batches, lazy) {
             Ok(outcomes) => {
                 let seq = outcomes
                     .iter()
@@ -240,7 +287,7 @@ fn run(db: &Database, last_seq: &AtomicU64, hook: &CommitHook, rx: &mpsc::Receiv
             // fail the others and each caller gets its own error.
             Err(_) if group.len() > 1 => {
                 for request in group {
-                    let outcome = commit(db, &[&request.batch])
+                    let outcome = commit(db, &[&request.batch], false)
                         .and_then(|mut o| o.pop().expect("one outcome per batch"));
                     if let Ok(outcome) = &outcome {
                         publish(last_seq, hook, outcome.last_seq);
@@ -275,10 +322,15 @@ struct Tables<'t> {
     dlq: Table<'t, u128, &'static [u8]>,
     history: Table<'t, (&'static str, u64), &'static [u8]>,
     history_ids: Table<'t, (&'static str, u128), u64>,
+    inv_current: Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
+    inv_history: Table<'t, (&'static str, &'static str, &'static str, u64), &'static [u8]>,
+    inv_by_app: Table<'t, (&'static str, &'static str, &'static str), ()>,
+    inv_ids: Table<'t, (&'static str, u128), ()>,
     counters: Table<'t, &'static str, u64>,
     log_seq: u64,
     outbox_seq: u64,
     history_seq: u64,
+    inventory_seq: u64,
 }
 
 impl<'t> Tables<'t> {
@@ -286,10 +338,11 @@ impl<'t> Tables<'t> {
         let counters = txn.open_table(tables::COUNTERS)?;
         let counter =
             |name: &str| -> Result<u64> { Ok(counters.get(name)?.map_or(0, |v| v.value())) };
-        let (log_seq, outbox_seq, history_seq) = (
+        let (log_seq, outbox_seq, history_seq, inventory_seq) = (
             counter("log_seq")?,
             counter("outbox_seq")?,
             counter("history_seq")?,
+            counter("inventory_seq")?,
         );
         Ok(Self {
             events: txn.open_table(tables::EVENTS)?,
@@ -301,10 +354,15 @@ impl<'t> Tables<'t> {
             dlq: txn.open_table(tables::DLQ)?,
             history: txn.open_table(tables::HISTORY)?,
             history_ids: txn.open_table(tables::HISTORY_IDS)?,
+            inv_current: txn.open_table(tables::INV_CURRENT)?,
+            inv_history: txn.open_table(tables::INV_HISTORY)?,
+            inv_by_app: txn.open_table(tables::INV_BY_APP)?,
+            inv_ids: txn.open_table(tables::INV_IDS)?,
             counters,
             log_seq,
             outbox_seq,
             history_seq,
+            inventory_seq,
         })
     }
 
@@ -312,6 +370,7 @@ impl<'t> Tables<'t> {
         self.counters.insert("log_seq", self.log_seq)?;
         self.counters.insert("outbox_seq", self.outbox_seq)?;
         self.counters.insert("history_seq", self.history_seq)?;
+        self.counters.insert("inventory_seq", self.inventory_seq)?;
         Ok(())
     }
 
@@ -454,9 +513,59 @@ impl<'t> Tables<'t> {
                         )?;
                     }
                 }
+                Op::Inventory { org, report } => self.record(org, report)?,
             }
         }
         Ok(outcome)
+    }
+
+    /// Record a version report: history entry (a re-deploy when the version is already current),
+    /// then the current version unless a later report is already current.
+    fn record(&mut self, org: &str, report: &Report) -> Result<()> {
+        if self.inv_ids.get((org, report.event_id.0))?.is_some() {
+            return Ok(());
+        }
+        self.inv_ids.insert((org, report.event_id.0), ())?;
+        let key = (org, report.env.as_str(), report.app.as_str());
+        let current: Option<Current> = self
+            .inv_current
+            .get(key)?
+            .map(|v| inventory::decode(v.value(), "inventory entry"))
+            .transpose()?;
+        let entry = Entry {
+            version: report.version.clone(),
+            time_ms: report.time_ms,
+            reporter: report.reporter.clone(),
+            fields: report.fields.clone(),
+            bump: report.bump.clone(),
+            redeploy: current
+                .as_ref()
+                .is_some_and(|c| c.version == report.version),
+            event_id: report.event_id,
+        };
+        self.inventory_seq += 1;
+        self.inv_history.insert(
+            (
+                org,
+                report.env.as_str(),
+                report.app.as_str(),
+                self.inventory_seq,
+            ),
+            inventory::encode(&entry).as_slice(),
+        )?;
+        if current.is_none_or(|c| c.time_ms <= report.time_ms) {
+            let current = Current {
+                version: entry.version,
+                time_ms: entry.time_ms,
+                reporter: entry.reporter,
+                fields: entry.fields,
+            };
+            self.inv_current
+                .insert(key, inventory::encode(&current).as_slice())?;
+            self.inv_by_app
+                .insert((org, report.app.as_str(), report.env.as_str()), ())?;
+        }
+        Ok(())
     }
 
     /// Append one event unless its id is already in the log.
@@ -472,11 +581,19 @@ impl<'t> Tables<'t> {
     }
 }
 
-/// Apply every batch in one transaction. A batch rejected for a logical reason gets its own
-/// error and writes nothing; storage errors fail the whole transaction.
-fn commit(db: &Database, batches: &[&WriteBatch]) -> Result<Vec<Result<CommitOutcome>>> {
+/// Apply every batch in one transaction, fsynced unless `lazy`. A batch rejected for a logical
+/// reason gets its own error and writes nothing; storage errors fail the whole transaction.
+fn commit(
+    db: &Database,
+    batches: &[&WriteBatch],
+    lazy: bool,
+) -> Result<Vec<Result<CommitOutcome>>> {
     let mut txn = db.begin_write()?;
-    txn.set_durability(Durability::Immediate)?;
+    txn.set_durability(if lazy {
+        Durability::None
+    } else {
+        Durability::Immediate
+    })?;
     let mut outcomes = Vec::with_capacity(batches.len());
     let last_seq = {
         let mut tables = Tables::open(&txn)?;

@@ -1,9 +1,9 @@
 //! The only `wit_bindgen::generate!` on trackway's guest side.
 //!
-//! `host` binds the host interfaces every world imports (types, log, clock, state, history);
-//! each world module (`processor`, `sink`, `source`, one cargo feature each) binds only that
-//! world's exports and points its imports back at `host` through `with`, so every world shares one
-//! `Event`, one `Error`, one `state::get`. Paths start with `trackway_plugin_sdk::` (not `crate::`)
+//! `host` binds the host interfaces every world imports (types, log, clock, state, history,
+//! inventory); each world module (`processor`, `sink`, `source`, one cargo feature each) binds
+//! only that world's exports and points its imports back at `host` through `with`, so every world
+//! shares one `Event`, one `Error`, one `state::get`. Paths start with `trackway_plugin_sdk::` (not `crate::`)
 //! because the generated `export!` macros expand inside plugin crates.
 //!
 //! Not part of the public API: plugins use the re-exports and wrappers at the crate root.
@@ -33,6 +33,7 @@ pub mod processor {
             "trackway:plugin/clock@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::clock,
             "trackway:plugin/state@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::state,
             "trackway:plugin/history@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::history,
+            "trackway:plugin/inventory@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::inventory,
         },
         pub_export_macro: true,
         export_macro_name: "__export_processor_world",
@@ -53,6 +54,7 @@ pub mod sink {
             "trackway:plugin/clock@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::clock,
             "trackway:plugin/state@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::state,
             "trackway:plugin/history@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::history,
+            "trackway:plugin/inventory@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::inventory,
         },
         pub_export_macro: true,
         export_macro_name: "__export_sink_world",
@@ -77,6 +79,7 @@ pub mod source {
             "trackway:plugin/clock@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::clock,
             "trackway:plugin/state@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::state,
             "trackway:plugin/history@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::history,
+            "trackway:plugin/inventory@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::inventory,
         },
         pub_export_macro: true,
         export_macro_name: "__export_source_world",

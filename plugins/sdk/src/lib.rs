@@ -65,8 +65,9 @@
 //! - [`config`]: strict parsing of the JSON `config` given to `init`, collecting every problem.
 //! - [`event`]: helpers on [`Event`] (JSON payload, attributes).
 //! - [`error`](mod@error): constructors for [`Error`].
-//! - [`state`], [`history`], [`log`](mod@log), [`clock`]: the host interfaces. A component imports only the
-//!   host interfaces it calls, and the host loads it only into stages whose `grants` cover them.
+//! - [`state`], [`history`], [`inventory`], [`log`](mod@log), [`clock`]: the host interfaces. A
+//!   component imports only the host interfaces it calls, and the host loads it only into stages
+//!   whose `grants` cover them.
 //! - `bindings` (hidden): the generated code.
 //!
 //! Host functions exist only inside a wasm host: natively (unit tests, benchmarks) calling one
@@ -82,6 +83,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod history;
+pub mod inventory;
 pub mod log;
 #[cfg(feature = "processor")]
 pub mod processor;

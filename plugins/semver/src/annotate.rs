@@ -1,43 +1,195 @@
 //! The pure per-event step of the `semver` stage: find the version in an event's payload,
-//! validate it and write the `semver.*` attributes. The previous version comes in as an argument
-//! and the new one goes out as the result, so the host's `state` stays in `lib.rs` and this runs
+//! validate it (`mode`), write the `semver.*` attributes, and let the `policy` and the `range`
+//! decide whether it passes. The previous version comes in as an argument and the one to
+//! remember goes out in the result, so the host's `state` stays in `lib.rs` and this runs
 //! natively in unit tests and benchmarks.
+//!
+//! The stage owns the `semver.*` attributes: one that does not apply to an event is removed
+//! (a replayed or reprocessed event may carry a stale one).
 
 use semver::Version;
-use trackway_plugin_sdk::{Error, Event};
+use trackway_plugin_sdk::{Error, Event, Processed};
 
-use crate::bump;
-use crate::config::Config;
+use crate::bump::{self, Bump};
+use crate::config::{Config, Mode, OnReject};
+use crate::policy::{Decision, Reading};
+use crate::svt;
+
+/// A version as the stage remembers it for a subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reported {
+    /// As reported, less an accepted leading `v`: what `state` keeps and `semver.previous`
+    /// shows. For a SemVer version it is also the version's canonical text.
+    pub text: String,
+    /// What it is ordered by: the version itself, or its lenient reading ([`svt::coerce`]).
+    pub version: Version,
+    /// Whether `version` is a lenient reading of a text that is not SemVer (`svt` mode).
+    pub coerced: bool,
+}
+
+impl Reported {
+    /// A SemVer version, remembered as its text.
+    pub fn semver(version: Version) -> Self {
+        Reported {
+            text: version.to_string(),
+            version,
+            coerced: false,
+        }
+    }
+
+    /// Read a remembered text back: SemVer, or else a text of the `svt` rule read leniently.
+    /// `None` for anything else (this stage never stores anything else).
+    pub fn parse(text: &str) -> Option<Self> {
+        if let Ok(version) = Version::parse(text) {
+            return Some(Reported::semver(version));
+        }
+        svt::coerce(text).map(|version| Reported {
+            text: text.to_string(),
+            version,
+            coerced: true,
+        })
+    }
+}
+
+/// What [`process`] decided for one event.
+#[derive(Debug, PartialEq)]
+pub struct Outcome {
+    /// The answer for the host.
+    pub processed: Processed,
+    /// The version to remember for the event's subject, when the event carried a valid one:
+    /// also when the policy rejected it, since the event reports a deployment that happened.
+    pub remember: Option<Reported>,
+}
+
+/// Handle one event: annotate it (see [`annotate`]), then, when a `policy` or a `range` is
+/// configured, judge its version against `previous` and set `semver.policy` (`accepted` or
+/// `rejected`) and, for a rejection, `semver.policy_reason`. An accepted event passes; a rejected
+/// one is dropped, failed or passed per `on_reject`. An event without a valid version fails
+/// permanently with the reason.
+pub fn process(mut event: Event, config: &Config, previous: Option<&Reported>) -> Outcome {
+    let (written, reported) = match annotate_reported(&mut event, config, previous) {
+        Ok(annotated) => annotated,
+        Err(error) => {
+            return Outcome {
+                processed: Processed::Fail(error),
+                remember: None,
+            };
+        }
+    };
+    let processed = match judge(config, previous, &written, &reported) {
+        None => {
+            event.remove_attribute("semver.policy");
+            event.remove_attribute("semver.policy_reason");
+            Processed::Replace(vec![event])
+        }
+        Some(Decision::Accepted(_)) => {
+            event.set_attribute("semver.policy", "accepted");
+            event.remove_attribute("semver.policy_reason");
+            Processed::Replace(vec![event])
+        }
+        Some(Decision::Rejected(reason)) => match config.on_reject {
+            OnReject::Drop => Processed::Replace(Vec::new()),
+            OnReject::Fail => Processed::Fail(Error::permanent(format!(
+                "version `{written}` of subject `{}` is rejected: {reason}",
+                event.subject
+            ))),
+            OnReject::Annotate => {
+                event.set_attribute("semver.policy", "rejected");
+                event.set_attribute("semver.policy_reason", reason);
+                Processed::Replace(vec![event])
+            }
+        },
+    };
+    Outcome {
+        processed,
+        remember: Some(reported),
+    }
+}
+
+/// The `policy` and then the `range` on the candidate (as written, as read); the first
+/// rejection wins. Both order versions by the stage's own reading, the one `semver.bump` uses
+/// (in `svt` mode more lenient than Keel's or Flux's), and `glob:`/`regexp:` match the version
+/// as written in the payload. `None` when neither is configured.
+fn judge(
+    config: &Config,
+    previous: Option<&Reported>,
+    written: &str,
+    reported: &Reported,
+) -> Option<Decision> {
+    if !config.gates() {
+        return None;
+    }
+    let candidate = Reading::new(written, &reported.version);
+    if let Some(policy) = &config.policy {
+        let current = previous.map(|p| Reading::new(&p.text, &p.version));
+        let decision = policy.accepts_reading(current, candidate);
+        if !decision.is_accepted() || config.range.is_none() {
+            return Some(decision);
+        }
+    }
+    config
+        .range
+        .as_ref()
+        .map(|range| range.accepts_reading(candidate))
+}
 
 /// Annotate `event` with the version found at `config.field`, classified against `previous`:
 /// `semver.major`, `semver.minor`, `semver.patch`, `semver.prerelease` (empty when none),
-/// `semver.bump` (see [`Bump`](bump::Bump)) and, when there is a previous version, `semver.previous`.
+/// `semver.bump` (see [`Bump`]), `semver.previous` when there is a previous version,
+/// `semver.downgrade = "true"` for a [`Bump::Downgrade`], `semver.redeploy = "true"` for a
+/// [`Bump::Same`] and, in `svt` mode, `semver.coerced = "true"` for a version that is not
+/// SemVer. The policy plays no part (see [`process`]); the host's benchmarks call this.
+///
 /// Returns the version, to remember for the subject. A payload that is not JSON, a missing or
-/// non-string field, or an invalid version is a permanent error saying which.
+/// non-string field, or an invalid version is a permanent error saying which; the event is then
+/// left as it was.
 pub fn annotate(
     event: &mut Event,
     config: &Config,
     previous: Option<&Version>,
 ) -> Result<Version, Error> {
-    let version = version_of(event, config)?;
-    let bump = bump::classify(previous, &version);
+    let previous = previous.cloned().map(Reported::semver);
+    annotate_reported(event, config, previous.as_ref()).map(|(_, reported)| reported.version)
+}
+
+/// [`annotate`] with the previous version as remembered; returns the version as written in the
+/// payload, and as it is to be remembered.
+fn annotate_reported(
+    event: &mut Event,
+    config: &Config,
+    previous: Option<&Reported>,
+) -> Result<(String, Reported), Error> {
+    let (written, reported) = version_of(event, config)?;
+    let version = &reported.version;
+    let bump = bump::classify(previous.map(|p| &p.version), version);
     event.set_attribute("semver.major", version.major.to_string());
     event.set_attribute("semver.minor", version.minor.to_string());
     event.set_attribute("semver.patch", version.patch.to_string());
     event.set_attribute("semver.prerelease", version.pre.as_str());
     event.set_attribute("semver.bump", bump.as_str());
     match previous {
-        Some(previous) => event.set_attribute("semver.previous", previous.to_string()),
-        // A replayed or reprocessed event may carry a stale one.
+        Some(previous) => event.set_attribute("semver.previous", previous.text.as_str()),
         None => {
             event.remove_attribute("semver.previous");
         }
     }
-    Ok(version)
+    flag(event, "semver.downgrade", bump == Bump::Downgrade);
+    flag(event, "semver.redeploy", bump == Bump::Same);
+    flag(event, "semver.coerced", reported.coerced);
+    Ok((written, reported))
 }
 
-/// The version at `config.field` of the event's payload.
-fn version_of(event: &Event, config: &Config) -> Result<Version, Error> {
+/// Set `name` to `"true"` when `on`, remove it otherwise: a flag a sink can route on.
+fn flag(event: &mut Event, name: &str, on: bool) {
+    if on {
+        event.set_attribute(name, "true");
+    } else {
+        event.remove_attribute(name);
+    }
+}
+
+/// The version at `config.field` of the event's payload, as written and as to be remembered.
+fn version_of(event: &Event, config: &Config) -> Result<(String, Reported), Error> {
     let payload = event.payload_json()?;
     let field = &config.field;
     let text = match field.lookup(&payload) {
@@ -54,10 +206,49 @@ fn version_of(event: &Event, config: &Config) -> Result<Version, Error> {
             )));
         }
     };
-    bump::parse(text, config.allow_v_prefix).map_err(|reason| {
-        Error::permanent(format!(
-            "payload field `{field}` holds `{text}`, which is not a valid SemVer 2.0 version: {reason}"
-        ))
+    let reported = match config.mode {
+        Mode::Strict => bump::parse(text, config.allow_v_prefix)
+            .map(Reported::semver)
+            .map_err(|reason| {
+                Error::permanent(format!(
+                    "payload field `{field}` holds `{text}`, which is not a valid SemVer 2.0 version: {reason}"
+                ))
+            })?,
+        Mode::Svt => svt_version(text, config.allow_v_prefix).map_err(|reason| {
+            Error::permanent(format!("payload field `{field}` holds `{text}`, {reason}"))
+        })?,
+    };
+    Ok((text.clone(), reported))
+}
+
+/// `text` under the `svt` rule: SemVer if it is, its lenient reading otherwise.
+fn svt_version(text: &str, allow_v_prefix: bool) -> Result<Reported, String> {
+    let unprefixed = match text.strip_prefix('v') {
+        Some(rest) if allow_v_prefix => rest,
+        _ => text,
+    };
+    if !svt::matches(unprefixed) {
+        let hint = if text.starts_with('v') && !allow_v_prefix {
+            " (set `allow_v_prefix = true` to accept a leading `v`)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "which does not match the Stack Versions Tracker rule `{}`{hint}",
+            svt::RULE
+        ));
+    }
+    if let Ok(version) = Version::parse(unprefixed) {
+        return Ok(Reported::semver(version));
+    }
+    let version = svt::coerce(unprefixed).ok_or_else(|| {
+        "which matches the Stack Versions Tracker rule but has a number too large to compare"
+            .to_string()
+    })?;
+    Ok(Reported {
+        text: unprefixed.to_string(),
+        version,
+        coerced: true,
     })
 }
 
@@ -96,6 +287,7 @@ mod tests {
         Config {
             field: FieldPath::parse(field).expect("valid path"),
             allow_v_prefix,
+            ..Config::default()
         }
     }
 
@@ -134,13 +326,17 @@ mod tests {
         assert_eq!(event.attribute("semver.previous"), Some("1.2.3"));
         assert_eq!(event.attribute("semver.prerelease"), Some(""));
 
-        // Annotating again (a replay) replaces rather than repeats.
+        // Annotating again (a replay) replaces rather than repeats; the same version again is a
+        // redeploy.
         let same = Version::parse("2.0.0").expect("valid");
         annotate(&mut event, &config("app.version", true), Some(&same)).expect("valid");
         assert_eq!(event.attribute("semver.bump"), Some("same"));
-        assert_eq!(event.attributes.len(), 7);
+        assert_eq!(event.attribute("semver.redeploy"), Some("true"));
+        assert_eq!(event.attributes.len(), 8);
         annotate(&mut event, &config("app.version", true), None).expect("valid");
         assert_eq!(event.attribute("semver.previous"), None);
+        assert_eq!(event.attribute("semver.redeploy"), None);
+        assert_eq!(event.attributes.len(), 6);
     }
 
     #[test]
@@ -189,6 +385,421 @@ mod tests {
             let error = annotate(&mut event, &config(field, false), None).expect_err(payload);
             assert_eq!(error, Error::permanent(message), "{payload}");
             assert_eq!(event, before, "a failed event is left as it was");
+        }
+    }
+
+    fn gate(json: &str) -> Config {
+        Config::parse(json).expect("valid config")
+    }
+
+    fn remembered(text: &str) -> Reported {
+        Reported::parse(text).expect("a remembered version")
+    }
+
+    /// The event `process` passed on, if it passed one.
+    fn passed(outcome: &Outcome) -> Option<&Event> {
+        match &outcome.processed {
+            Processed::Replace(events) => events.first(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn flags_downgrades_and_redeploys() {
+        let config = Config::default();
+        // Attributes a previous pass left behind are replaced or removed.
+        let mut stale = event(r#"{"version": "1.5.0"}"#);
+        for name in [
+            "semver.downgrade",
+            "semver.redeploy",
+            "semver.coerced",
+            "semver.policy",
+            "semver.policy_reason",
+        ] {
+            stale.set_attribute(name, "stale");
+        }
+        // version, previous, bump, semver.downgrade, semver.redeploy
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let cases: &[Case] = &[
+            ("1.3.9", Some("1.4.0"), "downgrade", Some("true"), None),
+            ("1.4.0-rc.1", Some("1.4.0"), "downgrade", Some("true"), None),
+            ("1.4.0", Some("1.4.0"), "same", None, Some("true")),
+            (
+                "1.4.0+build.2",
+                Some("1.4.0+build.1"),
+                "same",
+                None,
+                Some("true"),
+            ),
+            ("1.5.0", Some("1.4.0"), "minor", None, None),
+            ("1.5.0", None, "initial", None, None),
+        ];
+        for &(version, previous, bump, downgrade, redeploy) in cases {
+            let mut input = stale.clone();
+            input.payload = format!(r#"{{"version": "{version}"}}"#);
+            let previous = previous.map(remembered);
+            let outcome = process(input, &config, previous.as_ref());
+            let event = passed(&outcome).expect("passes");
+            assert_eq!(event.attribute("semver.bump"), Some(bump), "{version}");
+            assert_eq!(event.attribute("semver.downgrade"), downgrade, "{version}");
+            assert_eq!(event.attribute("semver.redeploy"), redeploy, "{version}");
+            assert_eq!(
+                event.attribute("semver.previous"),
+                previous.as_ref().map(|p| p.text.as_str())
+            );
+            for name in ["semver.coerced", "semver.policy", "semver.policy_reason"] {
+                assert_eq!(event.attribute(name), None, "{version} {name}");
+            }
+            // The state keeps the version as reported, also after a downgrade.
+            assert_eq!(outcome.remember.map(|r| r.text), Some(version.to_string()));
+        }
+    }
+
+    #[test]
+    fn svt_mode_accepts_what_svt_accepted() {
+        type Expected<'a> = Result<(&'a str, &'a str, &'a str, Option<&'a str>), &'a str>;
+        // version, allow_v_prefix, previous, then (semver.major.minor.patch-pre, semver.bump,
+        // remembered text, semver.coerced) or the error.
+        let cases: &[(&str, bool, Option<&str>, Expected)] = &[
+            (
+                "5.27.94",
+                false,
+                None,
+                Ok(("5.27.94", "initial", "5.27.94", None)),
+            ),
+            (
+                "1.2.3-rc1",
+                false,
+                Some("1.2.2"),
+                Ok(("1.2.3-rc1", "patch", "1.2.3-rc1", None)),
+            ),
+            (
+                "01.02.03",
+                false,
+                Some("1.2.2"),
+                Ok(("1.2.3", "patch", "01.02.03", Some("true"))),
+            ),
+            (
+                "1.2.3rc1",
+                false,
+                Some("1.2.2"),
+                Ok(("1.2.3-rc1", "patch", "1.2.3rc1", Some("true"))),
+            ),
+            (
+                "1.2.3rc1",
+                false,
+                Some("1.2.3"),
+                Ok(("1.2.3-rc1", "downgrade", "1.2.3rc1", Some("true"))),
+            ),
+            (
+                "1.2.3-",
+                false,
+                Some("1.2.3"),
+                Ok(("1.2.3", "same", "1.2.3-", Some("true"))),
+            ),
+            (
+                "1.2.3+a+b",
+                false,
+                None,
+                Ok(("1.2.3", "initial", "1.2.3+a+b", Some("true"))),
+            ),
+            (
+                "1.3.0",
+                false,
+                Some("01.02.03"),
+                Ok(("1.3.0", "minor", "1.3.0", None)),
+            ),
+            (
+                "2.0.0",
+                false,
+                Some("1.2.3rc1"),
+                Ok(("2.0.0", "major", "2.0.0", None)),
+            ),
+            (
+                "v1.2.3",
+                true,
+                None,
+                Ok(("1.2.3", "initial", "1.2.3", None)),
+            ),
+            (
+                "v01.2.3",
+                true,
+                None,
+                Ok(("1.2.3", "initial", "01.2.3", Some("true"))),
+            ),
+            (
+                "1.2.3-rc.1",
+                false,
+                None,
+                Err(
+                    "payload field `version` holds `1.2.3-rc.1`, which does not match the Stack Versions Tracker rule `^[0-9]+\\.[0-9]+\\.[0-9]+[+0-9A-Za-z-]*$`",
+                ),
+            ),
+            (
+                "5.27",
+                false,
+                None,
+                Err(
+                    "payload field `version` holds `5.27`, which does not match the Stack Versions Tracker rule `^[0-9]+\\.[0-9]+\\.[0-9]+[+0-9A-Za-z-]*$`",
+                ),
+            ),
+            (
+                "v1.2.3",
+                false,
+                None,
+                Err(
+                    "payload field `version` holds `v1.2.3`, which does not match the Stack Versions Tracker rule `^[0-9]+\\.[0-9]+\\.[0-9]+[+0-9A-Za-z-]*$` (set `allow_v_prefix = true` to accept a leading `v`)",
+                ),
+            ),
+            (
+                "1.2.99999999999999999999",
+                false,
+                None,
+                Err(
+                    "payload field `version` holds `1.2.99999999999999999999`, which matches the Stack Versions Tracker rule but has a number too large to compare",
+                ),
+            ),
+        ];
+        for (version, allow_v_prefix, previous, expected) in cases {
+            let config = Config {
+                mode: Mode::Svt,
+                allow_v_prefix: *allow_v_prefix,
+                ..Config::default()
+            };
+            let previous = previous.map(remembered);
+            let input = event(&format!(r#"{{"version": "{version}"}}"#));
+            let outcome = process(input, &config, previous.as_ref());
+            match expected {
+                Ok((semver, bump, text, coerced)) => {
+                    let event = passed(&outcome).unwrap_or_else(|| panic!("{version} passes"));
+                    let attribute = |name| event.attribute(name).unwrap_or_default();
+                    let mut got = format!(
+                        "{}.{}.{}",
+                        attribute("semver.major"),
+                        attribute("semver.minor"),
+                        attribute("semver.patch")
+                    );
+                    if !attribute("semver.prerelease").is_empty() {
+                        got = format!("{got}-{}", attribute("semver.prerelease"));
+                    }
+                    assert_eq!(got, *semver, "{version}");
+                    assert_eq!(event.attribute("semver.bump"), Some(*bump), "{version}");
+                    assert_eq!(event.attribute("semver.coerced"), *coerced, "{version}");
+                    let remembered = outcome.remember.expect("remembered");
+                    assert_eq!(remembered.text, *text, "{version}");
+                    // What is remembered reads back the same.
+                    assert_eq!(Reported::parse(text), Some(remembered), "{version}");
+                }
+                Err(message) => {
+                    assert_eq!(
+                        outcome.processed,
+                        Processed::Fail(Error::permanent(*message))
+                    );
+                    assert_eq!(outcome.remember, None);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn policies_gate_per_on_reject() {
+        let previous = remembered("1.4.0");
+        let patch = |on_reject: &str| {
+            gate(&format!(
+                r#"{{"policy": "patch", "on_reject": "{on_reject}"}}"#
+            ))
+        };
+        let reason =
+            "`1.5.0` changes the minor version of `1.4.0`, which policy `patch` does not allow";
+
+        // Accepted: passes, marked.
+        let outcome = process(
+            event(r#"{"version": "1.4.1"}"#),
+            &patch("drop"),
+            Some(&previous),
+        );
+        let accepted = passed(&outcome).expect("passes");
+        assert_eq!(accepted.attribute("semver.policy"), Some("accepted"));
+        assert_eq!(accepted.attribute("semver.policy_reason"), None);
+        assert_eq!(accepted.attribute("semver.bump"), Some("patch"));
+
+        // Rejected: dropped, failed or annotated; remembered in every case.
+        let dropped = process(
+            event(r#"{"version": "1.5.0"}"#),
+            &patch("drop"),
+            Some(&previous),
+        );
+        assert_eq!(dropped.processed, Processed::Replace(Vec::new()));
+        assert_eq!(dropped.remember, Some(remembered("1.5.0")));
+        let default = process(
+            event(r#"{"version": "1.5.0"}"#),
+            &gate(r#"{"policy": "patch"}"#),
+            Some(&previous),
+        );
+        assert_eq!(default, dropped);
+
+        let failed = process(
+            event(r#"{"version": "1.5.0"}"#),
+            &patch("fail"),
+            Some(&previous),
+        );
+        assert_eq!(
+            failed.processed,
+            Processed::Fail(Error::permanent(format!(
+                "version `1.5.0` of subject `web` is rejected: {reason}"
+            )))
+        );
+        assert_eq!(failed.remember, Some(remembered("1.5.0")));
+
+        let annotated = process(
+            event(r#"{"version": "1.5.0"}"#),
+            &patch("annotate"),
+            Some(&previous),
+        );
+        let rejected = passed(&annotated).expect("passes");
+        assert_eq!(rejected.attribute("semver.policy"), Some("rejected"));
+        assert_eq!(rejected.attribute("semver.policy_reason"), Some(reason));
+        assert_eq!(rejected.attribute("semver.bump"), Some("minor"));
+        assert_eq!(annotated.remember, Some(remembered("1.5.0")));
+
+        // An invalid version fails as before, whatever the policy, and is not remembered.
+        let invalid = process(
+            event(r#"{"version": "1.5"}"#),
+            &patch("annotate"),
+            Some(&previous),
+        );
+        assert!(matches!(invalid.processed, Processed::Fail(_)));
+        assert_eq!(invalid.remember, None);
+    }
+
+    #[test]
+    fn policy_and_range_combine() {
+        // config (with `on_reject = "annotate"` added), previous, version, semver.policy
+        let cases: &[(&str, Option<&str>, &str, Option<&str>)] = &[
+            (r#""policy": "minor""#, None, "9.0.0", Some("accepted")),
+            (
+                r#""policy": "minor""#,
+                Some("1.4.0"),
+                "1.4.0",
+                Some("rejected"),
+            ),
+            (
+                r#""policy": "minor", "range": "^1.2""#,
+                Some("1.4.0"),
+                "1.5.0",
+                Some("accepted"),
+            ),
+            (
+                r#""policy": "minor", "range": "<1.5.0""#,
+                Some("1.4.0"),
+                "1.5.0",
+                Some("rejected"),
+            ),
+            (
+                r#""policy": "patch", "range": "^1""#,
+                Some("1.4.0"),
+                "1.5.0",
+                Some("rejected"),
+            ),
+            (
+                r#""range": "^1.2""#,
+                Some("1.4.0"),
+                "1.3.0",
+                Some("accepted"),
+            ),
+            (
+                r#""range": "^1.2""#,
+                Some("1.4.0"),
+                "1.5.0-rc.1",
+                Some("rejected"),
+            ),
+            (
+                r#""range": "^1.2.0-0""#,
+                Some("1.4.0"),
+                "1.5.0-rc.1",
+                Some("accepted"),
+            ),
+            (
+                r#""policy": "glob:v1.4.*", "allow_v_prefix": true"#,
+                Some("1.4.0"),
+                "v1.4.1",
+                Some("accepted"),
+            ),
+            (
+                r#""policy": "patch", "allow_v_prefix": true"#,
+                Some("1.4.0"),
+                "v1.4.1",
+                Some("accepted"),
+            ),
+            // A coerced `svt` version: a policy reads it leniently, a range strictly.
+            (
+                r#""range": "*", "mode": "svt""#,
+                Some("1.4.0"),
+                "1.4.1rc1",
+                Some("rejected"),
+            ),
+            (
+                r#""policy": "all", "mode": "svt""#,
+                Some("1.4.0"),
+                "01.04.01",
+                Some("accepted"),
+            ),
+            (
+                r#""policy": "never", "range": "*""#,
+                None,
+                "1.0.0",
+                Some("rejected"),
+            ),
+        ];
+        for &(options, previous, version, expected) in cases {
+            let config = gate(&format!(r#"{{{options}, "on_reject": "annotate"}}"#));
+            let previous = previous.map(remembered);
+            let outcome = process(
+                event(&format!(r#"{{"version": "{version}"}}"#)),
+                &config,
+                previous.as_ref(),
+            );
+            let event = passed(&outcome).unwrap_or_else(|| panic!("{options} {version} passes"));
+            assert_eq!(
+                event.attribute("semver.policy"),
+                expected,
+                "{options} {version}"
+            );
+            assert_eq!(
+                event.attribute("semver.policy_reason").is_some(),
+                expected == Some("rejected"),
+                "{options} {version}"
+            );
+        }
+        let range_reason = process(
+            event(r#"{"version": "1.5.0"}"#),
+            &gate(r#"{"policy": "minor", "range": "<1.5.0", "on_reject": "annotate"}"#),
+            Some(&remembered("1.4.0")),
+        );
+        assert_eq!(
+            passed(&range_reason).and_then(|e| e.attribute("semver.policy_reason")),
+            Some("`1.5.0` is outside range `<1.5.0`")
+        );
+    }
+
+    #[test]
+    fn remembered_versions_read_back() {
+        assert_eq!(
+            Reported::parse("1.2.3"),
+            Some(Reported::semver(Version::new(1, 2, 3)))
+        );
+        let coerced = Reported::parse("01.2.3rc1").expect("svt text");
+        assert!(coerced.coerced);
+        assert_eq!(coerced.text, "01.2.3rc1");
+        assert_eq!(coerced.version.to_string(), "1.2.3-rc1");
+        for garbage in ["", "latest", "1.2", "v1.2.3", "\u{fffd}"] {
+            assert_eq!(Reported::parse(garbage), None, "{garbage}");
         }
     }
 }

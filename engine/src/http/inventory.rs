@@ -1,0 +1,238 @@
+//! The version inventory, org-scoped: environments, the apps of an environment, one app across
+//! environments, an app's history in an environment, and the diff of two environments.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use trackway_store::inventory::{Current, Entry};
+
+use super::AppState;
+use super::error::ApiError;
+
+/// Routes of this resource.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v1/orgs/{org}/environments", get(environments))
+        .route("/v1/orgs/{org}/environments/{env}/apps", get(apps))
+        .route(
+            "/v1/orgs/{org}/environments/{env}/apps/{app}/history",
+            get(history),
+        )
+        .route("/v1/orgs/{org}/apps/{app}", get(app))
+        .route("/v1/orgs/{org}/diff", get(diff))
+}
+
+/// RFC 3339 (UTC, milliseconds) of `ms` since the epoch.
+pub fn rfc3339(ms: u64) -> String {
+    let secs = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
+    let nanos = u32::try_from((ms % 1000) * 1_000_000).unwrap_or(0);
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .map(|t| t.replace_nanosecond(nanos).unwrap_or(t))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn fields(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| json!({}))
+}
+
+fn current_json(current: &Current) -> Value {
+    json!({
+        "version": current.version,
+        "time": rfc3339(current.time_ms),
+        "reporter": current.reporter,
+        "fields": fields(&current.fields),
+    })
+}
+
+fn entry_json(entry: &Entry) -> Value {
+    json!({
+        "version": entry.version,
+        "time": rfc3339(entry.time_ms),
+        "reporter": entry.reporter,
+        "fields": fields(&entry.fields),
+        "bump": entry.bump,
+        "redeploy": entry.redeploy,
+        "event_id": entry.event_id.to_string(),
+    })
+}
+
+/// Run a store query off the async workers.
+async fn query<T: Send + 'static>(
+    state: &Arc<AppState>,
+    f: impl FnOnce(&trackway_store::Store) -> trackway_store::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.store.clone();
+    Ok(tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(ApiError::internal)??)
+}
+
+async fn environments(
+    State(state): State<Arc<AppState>>,
+    Path(org): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    state.check_org(&org)?;
+    let envs = query(&state, move |s| s.environments(&org)).await?;
+    let items: Vec<_> = envs
+        .into_iter()
+        .map(|(name, apps)| json!({ "name": name, "apps": apps }))
+        .collect();
+    Ok(Json(json!({ "environments": items })))
+}
+
+/// The apps of `env` with their current versions, as JSON objects with `app` first.
+pub async fn apps_of(
+    state: &Arc<AppState>,
+    org: String,
+    env: String,
+) -> Result<Vec<(String, Current)>, ApiError> {
+    query(state, move |s| s.apps(&org, &env)).await
+}
+
+async fn apps(
+    State(state): State<Arc<AppState>>,
+    Path((org, env)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    state.check_org(&org)?;
+    let apps = apps_of(&state, org, env.clone()).await?;
+    let items: Vec<_> = apps
+        .iter()
+        .map(|(app, current)| {
+            let mut item = current_json(current);
+            item["app"] = app.clone().into();
+            item
+        })
+        .collect();
+    Ok(Json(json!({ "environment": env, "apps": items })))
+}
+
+async fn app(
+    State(state): State<Arc<AppState>>,
+    Path((org, app)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    state.check_org(&org)?;
+    let name = app.clone();
+    let envs = query(&state, move |s| s.app_everywhere(&org, &name)).await?;
+    if envs.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no version of app `{app}` was reported"
+        )));
+    }
+    let items: Vec<_> = envs
+        .iter()
+        .map(|(env, current)| {
+            let mut item = current_json(current);
+            item["environment"] = env.clone().into();
+            item
+        })
+        .collect();
+    Ok(Json(json!({ "app": app, "environments": items })))
+}
+
+/// Default history page size.
+const DEFAULT_LIMIT: usize = 50;
+/// Largest history page.
+const MAX_LIMIT: usize = 1000;
+
+#[derive(Debug, Deserialize)]
+struct Page {
+    limit: Option<usize>,
+    before: Option<u64>,
+}
+
+async fn history(
+    State(state): State<Arc<AppState>>,
+    Path((org, env, app)): Path<(String, String, String)>,
+    page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    state.check_org(&org)?;
+    let Query(page) = page.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad_request(format!(
+            "`limit` must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    let (e, a) = (env.clone(), app.clone());
+    let result = query(&state, move |s| {
+        s.app_history(&org, &e, &a, page.before, limit)
+    })
+    .await?;
+    let mut headers = HeaderMap::new();
+    if let Some(next) = result.next_before
+        && let Ok(link) =
+            HeaderValue::from_str(&format!("<?limit={limit}&before={next}>; rel=\"next\""))
+    {
+        headers.insert(header::LINK, link);
+    }
+    let items: Vec<_> = result.items.iter().map(|(_, e)| entry_json(e)).collect();
+    Ok((
+        headers,
+        Json(json!({
+            "environment": env,
+            "app": app,
+            "items": items,
+            "next": result.next_before.map(|n| n.to_string()),
+        })),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct DiffQuery {
+    from: String,
+    to: String,
+}
+
+async fn diff(
+    State(state): State<Arc<AppState>>,
+    Path(org): Path<String>,
+    q: Result<Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    state.check_org(&org)?;
+    let Query(q) = q.map_err(|_| {
+        ApiError::bad_request("query parameters `from` and `to` (environments) are required")
+    })?;
+    let from: BTreeMap<String, Current> = apps_of(&state, org.clone(), q.from.clone())
+        .await?
+        .into_iter()
+        .collect();
+    let to: BTreeMap<String, Current> = apps_of(&state, org, q.to.clone())
+        .await?
+        .into_iter()
+        .collect();
+    let mut differ = Vec::new();
+    let mut only_from = Vec::new();
+    for (app, a) in &from {
+        match to.get(app) {
+            Some(b) if b.version != a.version => {
+                differ.push(json!({ "app": app, "from": a.version, "to": b.version }));
+            }
+            Some(_) => {}
+            None => only_from.push(json!({ "app": app, "version": a.version })),
+        }
+    }
+    let only_to: Vec<_> = to
+        .iter()
+        .filter(|(app, _)| !from.contains_key(*app))
+        .map(|(app, b)| json!({ "app": app, "version": b.version }))
+        .collect();
+    Ok(Json(json!({
+        "from": q.from,
+        "to": q.to,
+        "different": differ,
+        "only_in_from": only_from,
+        "only_in_to": only_to,
+    })))
+}

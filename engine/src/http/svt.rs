@@ -1,0 +1,209 @@
+//! The Stack Versions Tracker routes, kept compatible so existing Jenkins/GitLab jobs work
+//! unchanged: `POST /create` (creates or updates the app's current version in an environment)
+//! and `GET /list/<env>` / `GET /list?env=<env>`. They act on the `default` org.
+//!
+//! `/create` validates the report against the org's `versions` pipeline before accepting it
+//! (a dry run of its processors: a version the `semver` stage rejects is a 400 with the
+//! stage's reason), commits a `version.reported` event, and answers once the inventory shows
+//! it, so a `/list` right after a `/create` sees the new version.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use trackway_store::{Event, NewEvent, Ulid};
+
+use super::AppState;
+use super::error::{ApiError, RawBody};
+use super::inventory::{apps_of, rfc3339};
+use crate::ingest;
+
+/// Routes of this resource.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/create", post(create))
+        .route("/list", get(list_query))
+        .route("/list/{env}", get(list))
+}
+
+/// The org the SVT routes act on.
+const ORG: &str = "default";
+/// The pipeline whose processors validate reports.
+const PIPELINE: &str = "versions";
+/// The most fields one report may have (env, name, version and extras such as url).
+const MAX_FIELDS: usize = 20;
+/// How long `/create` waits for the inventory to show an accepted report before answering
+/// anyway (the report is durable; it shows up as soon as the pipeline catches up).
+const VISIBLE_WITHIN: Duration = Duration::from_secs(5);
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_report", message)
+}
+
+/// The report as a JSON object, from a JSON body or an HTML form (`env=dev&name=...`).
+fn report_fields(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(bad(
+            "empty body: send a JSON object with `env`, `name` and `version`",
+        ));
+    }
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+        // `curl -d '{...}'` labels JSON as a form: trust the body.
+        && body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{');
+    if form {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+            .map_err(|e| bad(format!("invalid form body: {e}")))?;
+        return Ok(pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect());
+    }
+    match super::error::parse::<Value>(body)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(bad(
+            "the body must be a JSON object with `env`, `name` and `version`",
+        )),
+    }
+}
+
+/// Check the shape of a report; returns (env, name, version).
+fn check(fields: &Map<String, Value>) -> Result<(String, String, String), ApiError> {
+    if fields.len() > MAX_FIELDS {
+        return Err(bad(format!(
+            "too many fields: {} (at most {MAX_FIELDS})",
+            fields.len()
+        )));
+    }
+    if let Some((key, _)) = fields.iter().find(|(_, v)| !v.is_string()) {
+        return Err(bad(format!("field `{key}` must be a string")));
+    }
+    let required = |key: &str| -> Result<String, ApiError> {
+        match fields.get(key).and_then(Value::as_str) {
+            None => Err(bad(format!("field `{key}` is required"))),
+            Some(v) if v.trim().is_empty() => Err(bad(format!("field `{key}` must not be empty"))),
+            Some(v) => Ok(v.to_owned()),
+        }
+    };
+    let (env, name, version) = (required("env")?, required("name")?, required("version")?);
+    if env.contains('/') || env.len() > 128 {
+        return Err(bad(
+            "field `env` must be at most 128 characters, without `/`",
+        ));
+    }
+    if name.len() > 256 {
+        return Err(bad("field `name` must be at most 256 characters"));
+    }
+    if version.len() > 128 {
+        return Err(bad("field `version` must be at most 128 characters"));
+    }
+    Ok((env, name, version))
+}
+
+async fn create(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<impl IntoResponse, ApiError> {
+    state.check_org(ORG)?;
+    let fields = report_fields(&headers, &body)?;
+    let (env, name, _) = check(&fields)?;
+    let now = crate::executor::pipeline::now_ms();
+    let event = Event {
+        id: Ulid::nil(),
+        org: ORG.into(),
+        kind: "version.reported".into(),
+        source: "api".into(),
+        time_ms: now,
+        subject: format!("{env}/{name}"),
+        attributes: vec![("reporter".into(), "svt".into())],
+        payload: Value::Object(fields).to_string(),
+        parent: None,
+    };
+    if let Some(gate) = state.gates.get(&(ORG.to_owned(), PIPELINE.to_owned())) {
+        gate.lock()
+            .await
+            .check(&event)
+            .await
+            .map_err(|reason| bad(format!("field `version`: {reason}")))?;
+    }
+    let existed = {
+        let (env, name) = (env.clone(), name.clone());
+        let store = state.store.clone();
+        tokio::task::spawn_blocking(move || store.current(ORG, &env, &name))
+            .await
+            .map_err(ApiError::internal)??
+            .is_some()
+    };
+    let appended = ingest::submit(
+        &state.store,
+        &state.metrics,
+        ORG,
+        None,
+        b"",
+        vec![NewEvent { id: None, event }],
+    )
+    .await?;
+    let id = appended.ids[0];
+    let started = Instant::now();
+    while started.elapsed() < VISIBLE_WITHIN {
+        let store = state.store.clone();
+        let visible = tokio::task::spawn_blocking(move || store.inventory_has(ORG, id))
+            .await
+            .map_err(ApiError::internal)??;
+        if visible {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(if existed {
+        "Update successful"
+    } else {
+        "Creation successful"
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct EnvQuery {
+    env: Option<String>,
+}
+
+async fn list_query(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<EnvQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let env = q
+        .env
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| bad("query parameter `env` is required"))?;
+    list(State(state), Path(env)).await
+}
+
+async fn list(
+    State(state): State<Arc<AppState>>,
+    Path(env): Path<String>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    state.check_org(ORG)?;
+    let apps = apps_of(&state, ORG.to_owned(), env.clone()).await?;
+    Ok(Json(
+        apps.into_iter()
+            .map(|(name, current)| {
+                let mut item: Map<String, Value> =
+                    serde_json::from_str(&current.fields).unwrap_or_default();
+                item.insert("env".into(), json!(env));
+                item.insert("name".into(), json!(name));
+                item.insert("version".into(), json!(current.version));
+                item.insert("date".into(), json!(rfc3339(current.time_ms)));
+                Value::Object(item)
+            })
+            .collect(),
+    ))
+}
