@@ -33,6 +33,22 @@ pub enum Which {
         #[arg(long, default_value_t = 2)]
         threads: u32,
     },
+    /// Version inventory at the SVT seed's scale: 260,000 reports (1,000 apps x 10
+    /// environments x 26 reports), then on-disk size and read latencies.
+    Inventory {
+        /// Apps per environment.
+        #[arg(long, default_value_t = 1000)]
+        apps: usize,
+        /// Environments.
+        #[arg(long, default_value_t = 10)]
+        envs: usize,
+        /// Reports per app and environment.
+        #[arg(long, default_value_t = 26)]
+        reports: usize,
+        /// Timed queries per read kind.
+        #[arg(long, default_value_t = 2000)]
+        queries: usize,
+    },
     /// Start-up time with a cold and a warm component cache.
     Startup {
         /// Warm runs to take the median of.
@@ -57,6 +73,12 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             threads,
         } => ingest(seconds, connections, threads).await,
         Which::Startup { runs } => startup(runs).await,
+        Which::Inventory {
+            apps,
+            envs,
+            reports,
+            queries,
+        } => tokio::task::spawn_blocking(move || inventory(apps, envs, reports, queries)).await?,
         Which::Bare { listen } => bare(listen).await,
     }
 }
@@ -353,6 +375,134 @@ async fn startup(runs: usize) -> anyhow::Result<()> {
         warm_listen.as_millis(),
         warm_ready.as_millis()
     );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn inventory(apps: usize, envs: usize, reports: usize, queries: usize) -> anyhow::Result<()> {
+    use trackway_store::inventory::Report;
+    use trackway_store::{Store, Ulid, WriteBatch};
+
+    let dir = scratch()?;
+    let path = dir.join("inventory.redb");
+    let store = Store::open(&path, Box::new(|_| {}))?;
+    let env_name = |e: usize| format!("env-{e:02}");
+    let app_name = |a: usize| format!("application-{a:04}");
+    let total = apps * envs * reports;
+    let started = Instant::now();
+    // Reports arrive in time order, round after round (each app deployed once per round).
+    let mut batch = WriteBatch::new();
+    let mut n = 0;
+    for round in 0..reports {
+        for e in 0..envs {
+            for a in 0..apps {
+                n += 1;
+                batch.inventory(
+                    "default",
+                    Report {
+                        env: env_name(e),
+                        app: app_name(a),
+                        version: format!("{}.{}.{}", 1 + round / 10, round % 10, a % 100),
+                        time_ms: 1_700_000_000_000 + n as u64 * 1000,
+                        reporter: "svt".into(),
+                        fields: format!(
+                            r#"{{"url":"http://www.whatever.com:1337/{}/{round}"}}"#,
+                            app_name(a)
+                        ),
+                        bump: Some("minor".into()),
+                        event_id: Ulid::new(),
+                    },
+                );
+                if n % 1000 == 0 {
+                    store.commit_blocking(std::mem::take(&mut batch))?;
+                }
+            }
+        }
+    }
+    store.commit_blocking(batch)?;
+    let load = started.elapsed();
+    drop(store);
+    std::thread::sleep(Duration::from_millis(200));
+    let (before, after) = Store::compact(&path).context("compacting")?;
+    println!(
+        "compaction: {:.1} MB -> {:.1} MB",
+        before as f64 / 1e6,
+        after as f64 / 1e6
+    );
+    // The writer thread releases the file when its channel closes; reopen to measure reads on
+    // a cold handle, as after a restart.
+    let store = (0..200)
+        .find_map(|_| {
+            Store::open(&path, Box::new(|_| {})).ok().or_else(|| {
+                std::thread::sleep(Duration::from_millis(10));
+                None
+            })
+        })
+        .context("reopening the inventory database")?;
+    let size = std::fs::metadata(&path)?.len();
+
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut measure = |name: &str,
+                       f: &mut dyn FnMut(&mut fastrand::Rng) -> anyhow::Result<usize>|
+     -> anyhow::Result<String> {
+        let mut histogram = hdrhistogram::Histogram::<u64>::new(3)?;
+        let mut rows = 0;
+        for _ in 0..queries {
+            let t = Instant::now();
+            rows += f(&mut rng)?;
+            histogram.record(t.elapsed().as_micros() as u64)?;
+        }
+        Ok(format!(
+            "| {name} | {} | {:.2} ms | {:.2} ms | {:.2} ms |",
+            rows / queries,
+            histogram.value_at_quantile(0.5) as f64 / 1000.0,
+            histogram.value_at_quantile(0.99) as f64 / 1000.0,
+            histogram.max() as f64 / 1000.0
+        ))
+    };
+    let list = measure("apps of an environment", &mut |rng| {
+        Ok(store.apps("default", &env_name(rng.usize(..envs)))?.len())
+    })?;
+    let across = measure("one app across environments", &mut |rng| {
+        Ok(store
+            .app_everywhere("default", &app_name(rng.usize(..apps)))?
+            .len())
+    })?;
+    let history = measure("one app's history (newest 50)", &mut |rng| {
+        Ok(store
+            .app_history(
+                "default",
+                &env_name(rng.usize(..envs)),
+                &app_name(rng.usize(..apps)),
+                None,
+                50,
+            )?
+            .items
+            .len())
+    })?;
+    let environments = measure("environments", &mut |_| {
+        Ok(store.environments("default")?.len())
+    })?;
+
+    println!(
+        "## inventory at scale ({total} reports: {apps} apps x {envs} environments x {reports})\n"
+    );
+    println!(
+        "loaded in {:.1} s ({:.0} reports/s, commits of 1,000)",
+        load.as_secs_f64(),
+        total as f64 / load.as_secs_f64()
+    );
+    println!(
+        "on disk: {:.1} MB ({:.0} bytes per report)\n",
+        size as f64 / 1e6,
+        size as f64 / total as f64
+    );
+    println!("| read ({queries} queries each) | rows | p50 | p99 | max |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for line in [list, across, history, environments] {
+        println!("{line}");
+    }
+    drop(store);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

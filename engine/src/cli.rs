@@ -39,6 +39,12 @@ enum Command {
         /// Files or directories; default `pipelines`.
         paths: Vec<PathBuf>,
     },
+    /// Compact the database (the server must be stopped): give free pages back to the disk.
+    Compact {
+        /// Directory of the database.
+        #[arg(long, env = "TRACKWAY_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+    },
     /// Run a benchmark and print its figures (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -82,6 +88,17 @@ pub fn main() -> ExitCode {
             .await
             .map(|()| ExitCode::SUCCESS),
             Command::Validate { paths } => validate(paths).await,
+            Command::Compact { data_dir } => {
+                let path = data_dir.join("trackway.redb");
+                let (before, after) = trackway_store::Store::compact(&path)?;
+                println!(
+                    "{}: {:.1} MB -> {:.1} MB",
+                    path.display(),
+                    before as f64 / 1e6,
+                    after as f64 / 1e6
+                );
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Bench { which } => crate::bench::run(which).await.map(|()| ExitCode::SUCCESS),
         }
     });

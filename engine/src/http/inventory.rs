@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use trackway_store::Ulid;
 use trackway_store::inventory::{Current, Entry};
 
 use super::AppState;
@@ -56,7 +57,7 @@ fn current_json(current: &Current) -> Value {
     })
 }
 
-fn entry_json(entry: &Entry) -> Value {
+fn entry_json(event_id: Ulid, entry: &Entry) -> Value {
     json!({
         "version": entry.version,
         "time": rfc3339(entry.time_ms),
@@ -64,7 +65,7 @@ fn entry_json(entry: &Entry) -> Value {
         "fields": fields(&entry.fields),
         "bump": entry.bump,
         "redeploy": entry.redeploy,
-        "event_id": entry.event_id.to_string(),
+        "event_id": event_id.to_string(),
     })
 }
 
@@ -149,7 +150,8 @@ const MAX_LIMIT: usize = 1000;
 #[derive(Debug, Deserialize)]
 struct Page {
     limit: Option<usize>,
-    before: Option<u64>,
+    /// The `next` of the previous page: an event id.
+    before: Option<String>,
 }
 
 async fn history(
@@ -165,11 +167,16 @@ async fn history(
             "`limit` must be between 1 and {MAX_LIMIT}"
         )));
     }
+    let before = page
+        .before
+        .map(|b| {
+            Ulid::from_string(&b).map_err(|_| {
+                ApiError::bad_request("`before` must be the `next` of a previous page")
+            })
+        })
+        .transpose()?;
     let (e, a) = (env.clone(), app.clone());
-    let result = query(&state, move |s| {
-        s.app_history(&org, &e, &a, page.before, limit)
-    })
-    .await?;
+    let result = query(&state, move |s| s.app_history(&org, &e, &a, before, limit)).await?;
     let mut headers = HeaderMap::new();
     if let Some(next) = result.next_before
         && let Ok(link) =
@@ -177,7 +184,11 @@ async fn history(
     {
         headers.insert(header::LINK, link);
     }
-    let items: Vec<_> = result.items.iter().map(|(_, e)| entry_json(e)).collect();
+    let items: Vec<_> = result
+        .items
+        .iter()
+        .map(|(id, e)| entry_json(*id, e))
+        .collect();
     Ok((
         headers,
         Json(json!({

@@ -155,10 +155,11 @@ async fn create(
     let id = appended.ids[0];
     let started = Instant::now();
     while started.elapsed() < VISIBLE_WITHIN {
-        let store = state.store.clone();
-        let visible = tokio::task::spawn_blocking(move || store.inventory_has(ORG, id))
-            .await
-            .map_err(ApiError::internal)??;
+        let (store, env, name) = (state.store.clone(), env.clone(), name.clone());
+        let visible =
+            tokio::task::spawn_blocking(move || store.inventory_has(ORG, &env, &name, id))
+                .await
+                .map_err(ApiError::internal)??;
         if visible {
             break;
         }

@@ -19,6 +19,9 @@ pub enum Error {
     /// A commit failed; nothing of that transaction is durable.
     #[error("commit failed: {0}")]
     Commit(#[from] redb::CommitError),
+    /// Compaction failed.
+    #[error("compaction failed: {0}")]
+    Compaction(#[from] redb::CompactionError),
     /// The durability of a transaction could not be set.
     #[error("cannot set durability: {0}")]
     Durability(#[from] redb::SetDurabilityError),
@@ -36,6 +39,9 @@ pub enum Error {
     /// An idempotency key was reused with a different request body.
     #[error("idempotency key `{0}` was already used with a different request")]
     IdempotencyMismatch(String),
+    /// A counter ran out of numbers.
+    #[error("no more {0} can be created")]
+    Full(&'static str),
     /// The writer thread has stopped (the store is shutting down).
     #[error("the store writer has stopped")]
     WriterGone,

@@ -33,6 +33,8 @@ pub struct Report {
 /// The current version of an app in an environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Current {
+    /// The app's history series in this environment (see [`tables::INV_HISTORY`]).
+    pub series: u32,
     /// Version as written.
     pub version: String,
     /// When it was reported (ms since epoch).
@@ -58,8 +60,6 @@ pub struct Entry {
     pub bump: Option<String>,
     /// The version was already the current one.
     pub redeploy: bool,
-    /// The event that carried it.
-    pub event_id: Ulid,
 }
 
 pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -77,10 +77,10 @@ const MAX_STR: &str = "\u{10FFFF}";
 /// A page of an app's history in one environment, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryPage {
-    /// Entries with their sequence numbers, newest first.
-    pub items: Vec<(u64, Entry)>,
+    /// Entries with the id of the event that carried each, newest first.
+    pub items: Vec<(Ulid, Entry)>,
     /// Pass as `before` for the next page.
-    pub next_before: Option<u64>,
+    pub next_before: Option<Ulid>,
 }
 
 impl Store {
@@ -141,44 +141,52 @@ impl Store {
         Ok(out)
     }
 
-    /// A page of the history of `app` in `env`, newest first, below `before`.
+    /// A page of the history of `app` in `env`, newest first, older than event `before`.
     pub fn app_history(
         &self,
         org: &str,
         env: &str,
         app: &str,
-        before: Option<u64>,
+        before: Option<Ulid>,
         limit: usize,
     ) -> Result<HistoryPage> {
         let txn = self.db.begin_read()?;
+        let Some(current) = txn.open_table(tables::INV_CURRENT)?.get((org, env, app))? else {
+            return Ok(HistoryPage {
+                items: Vec::new(),
+                next_before: None,
+            });
+        };
+        let series = decode::<Current>(current.value(), "inventory entry")?.series;
         let table = txn.open_table(tables::INV_HISTORY)?;
-        let upper = before.unwrap_or(u64::MAX);
+        let upper = before.map_or(u128::MAX, |id| id.0);
         let mut items = Vec::with_capacity(limit.min(1024));
         let mut more = false;
-        for entry in table
-            .range((org, env, app, 0)..(org, env, app, upper))?
-            .rev()
-        {
+        for entry in table.range((series, 0)..(series, upper))?.rev() {
             let (key, value) = entry?;
             if items.len() == limit {
                 more = true;
                 break;
             }
             items.push((
-                key.value().3,
+                Ulid(key.value().1),
                 decode(value.value(), "inventory history entry")?,
             ));
         }
-        let next_before = more.then(|| items.last().map(|(seq, _)| *seq)).flatten();
+        let next_before = more.then(|| items.last().map(|(id, _)| *id)).flatten();
         Ok(HistoryPage { items, next_before })
     }
 
-    /// Whether the report carried by `event_id` is recorded in `org`'s inventory.
-    pub fn inventory_has(&self, org: &str, event_id: Ulid) -> Result<bool> {
+    /// Whether the report carried by `event_id` is recorded for `app` in `env`.
+    pub fn inventory_has(&self, org: &str, env: &str, app: &str, event_id: Ulid) -> Result<bool> {
         let txn = self.db.begin_read()?;
+        let Some(current) = txn.open_table(tables::INV_CURRENT)?.get((org, env, app))? else {
+            return Ok(false);
+        };
+        let series = decode::<Current>(current.value(), "inventory entry")?.series;
         Ok(txn
-            .open_table(tables::INV_IDS)?
-            .get((org, event_id.0))?
+            .open_table(tables::INV_HISTORY)?
+            .get((series, event_id.0))?
             .is_some())
     }
 }

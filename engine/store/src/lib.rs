@@ -61,7 +61,6 @@ impl Store {
             txn.open_table(tables::INV_CURRENT)?;
             txn.open_table(tables::INV_HISTORY)?;
             txn.open_table(tables::INV_BY_APP)?;
-            txn.open_table(tables::INV_IDS)?;
         }
         let last = txn
             .open_table(tables::COUNTERS)?
@@ -91,6 +90,17 @@ impl Store {
     /// The last log sequence number that is durable.
     pub fn last_seq(&self) -> u64 {
         self.last_seq.load(Ordering::Acquire)
+    }
+
+    /// Compact the database file at `path` (not open elsewhere): give the space of free pages
+    /// back to the file system. Returns the file size before and after, in bytes.
+    pub fn compact(path: &Path) -> Result<(u64, u64)> {
+        let size = || std::fs::metadata(path).map_or(0, |m| m.len());
+        let before = size();
+        let mut db = Database::open(path)?;
+        db.compact()?;
+        drop(db);
+        Ok((before, size()))
     }
 
     /// Whether a write transaction can be committed right now (for readiness probes).
@@ -392,7 +402,16 @@ mod tests {
             .unwrap();
         assert_eq!(rest.items.len(), 1);
         assert!(store.environments("other").unwrap().is_empty());
-        assert!(store.inventory_has("acme", reports[0].event_id).unwrap());
+        assert!(
+            store
+                .inventory_has("acme", "prod", "api", reports[0].event_id)
+                .unwrap()
+        );
+        assert!(
+            !store
+                .inventory_has("acme", "dev", "api", reports[0].event_id)
+                .unwrap()
+        );
     }
 
     #[test]

@@ -323,14 +323,13 @@ struct Tables<'t> {
     history: Table<'t, (&'static str, u64), &'static [u8]>,
     history_ids: Table<'t, (&'static str, u128), u64>,
     inv_current: Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
-    inv_history: Table<'t, (&'static str, &'static str, &'static str, u64), &'static [u8]>,
+    inv_history: Table<'t, (u32, u128), &'static [u8]>,
     inv_by_app: Table<'t, (&'static str, &'static str, &'static str), ()>,
-    inv_ids: Table<'t, (&'static str, u128), ()>,
     counters: Table<'t, &'static str, u64>,
     log_seq: u64,
     outbox_seq: u64,
     history_seq: u64,
-    inventory_seq: u64,
+    inventory_series: u64,
 }
 
 impl<'t> Tables<'t> {
@@ -338,11 +337,11 @@ impl<'t> Tables<'t> {
         let counters = txn.open_table(tables::COUNTERS)?;
         let counter =
             |name: &str| -> Result<u64> { Ok(counters.get(name)?.map_or(0, |v| v.value())) };
-        let (log_seq, outbox_seq, history_seq, inventory_seq) = (
+        let (log_seq, outbox_seq, history_seq, inventory_series) = (
             counter("log_seq")?,
             counter("outbox_seq")?,
             counter("history_seq")?,
-            counter("inventory_seq")?,
+            counter("inventory_series")?,
         );
         Ok(Self {
             events: txn.open_table(tables::EVENTS)?,
@@ -357,12 +356,11 @@ impl<'t> Tables<'t> {
             inv_current: txn.open_table(tables::INV_CURRENT)?,
             inv_history: txn.open_table(tables::INV_HISTORY)?,
             inv_by_app: txn.open_table(tables::INV_BY_APP)?,
-            inv_ids: txn.open_table(tables::INV_IDS)?,
             counters,
             log_seq,
             outbox_seq,
             history_seq,
-            inventory_seq,
+            inventory_series,
         })
     }
 
@@ -370,7 +368,8 @@ impl<'t> Tables<'t> {
         self.counters.insert("log_seq", self.log_seq)?;
         self.counters.insert("outbox_seq", self.outbox_seq)?;
         self.counters.insert("history_seq", self.history_seq)?;
-        self.counters.insert("inventory_seq", self.inventory_seq)?;
+        self.counters
+            .insert("inventory_series", self.inventory_series)?;
         Ok(())
     }
 
@@ -519,19 +518,25 @@ impl<'t> Tables<'t> {
         Ok(outcome)
     }
 
-    /// Record a version report: history entry (a re-deploy when the version is already current),
-    /// then the current version unless a later report is already current.
+    /// Record a version report: a history entry (a re-deploy when the version is already
+    /// current), and the current version unless a later report is already current.
     fn record(&mut self, org: &str, report: &Report) -> Result<()> {
-        if self.inv_ids.get((org, report.event_id.0))?.is_some() {
-            return Ok(());
-        }
-        self.inv_ids.insert((org, report.event_id.0), ())?;
         let key = (org, report.env.as_str(), report.app.as_str());
         let current: Option<Current> = self
             .inv_current
             .get(key)?
             .map(|v| inventory::decode(v.value(), "inventory entry"))
             .transpose()?;
+        let series = match &current {
+            Some(current) => current.series,
+            None => {
+                self.inventory_series += 1;
+                u32::try_from(self.inventory_series).map_err(|_| Error::Full("inventory series"))?
+            }
+        };
+        if self.inv_history.get((series, report.event_id.0))?.is_some() {
+            return Ok(());
+        }
         let entry = Entry {
             version: report.version.clone(),
             time_ms: report.time_ms,
@@ -541,20 +546,14 @@ impl<'t> Tables<'t> {
             redeploy: current
                 .as_ref()
                 .is_some_and(|c| c.version == report.version),
-            event_id: report.event_id,
         };
-        self.inventory_seq += 1;
         self.inv_history.insert(
-            (
-                org,
-                report.env.as_str(),
-                report.app.as_str(),
-                self.inventory_seq,
-            ),
+            (series, report.event_id.0),
             inventory::encode(&entry).as_slice(),
         )?;
         if current.is_none_or(|c| c.time_ms <= report.time_ms) {
             let current = Current {
+                series,
                 version: entry.version,
                 time_ms: entry.time_ms,
                 reporter: entry.reporter,
