@@ -15,7 +15,10 @@ pub fn plugins() -> HashMap<String, &'static [u8]> {
 
 /// The example pipelines, used when no pipelines directory is given or found:
 /// (path below the pipelines directory, text).
-pub const EXAMPLE_PIPELINES: &[(&str, &str)] = &[(
-    "default/versions.toml",
-    include_str!("../../pipelines/default/versions.toml"),
-)];
+pub const EXAMPLE_PIPELINES: &[(&str, &str)] = &[
+    ("orgs.toml", include_str!("../../pipelines/orgs.toml")),
+    (
+        "default/versions.toml",
+        include_str!("../../pipelines/default/versions.toml"),
+    ),
+];

@@ -39,6 +39,27 @@ enum Command {
         /// Files or directories; default `pipelines`.
         paths: Vec<PathBuf>,
     },
+    /// Manage API keys (kept hashed in `<data-dir>/keys.toml`; a running server picks up changes).
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+        /// Directory of the server's data.
+        #[arg(long, env = "TRACKWAY_DATA_DIR", default_value = "data", global = true)]
+        data_dir: PathBuf,
+    },
+    /// Manage organisations (directories of the pipelines directory, settings in `orgs.toml`).
+    Orgs {
+        #[command(subcommand)]
+        action: OrgsAction,
+        /// Directory of pipelines.
+        #[arg(
+            long,
+            env = "TRACKWAY_PIPELINES",
+            default_value = "pipelines",
+            global = true
+        )]
+        pipelines: PathBuf,
+    },
     /// Compact the database (the server must be stopped): give free pages back to the disk.
     Compact {
         /// Directory of the database.
@@ -50,6 +71,97 @@ enum Command {
         #[command(subcommand)]
         which: crate::bench::Which,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysAction {
+    /// Create a key and print it (once: only its hash is kept).
+    Create {
+        /// The org the key belongs to.
+        #[arg(long)]
+        org: String,
+        /// What the key may do.
+        #[arg(long, value_enum)]
+        scope: crate::auth::Scope,
+        /// A label, e.g. the CI system that uses it.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List keys (ids, orgs, scopes; never the keys).
+    List,
+    /// Revoke a key by id.
+    Revoke {
+        /// The key id (`k_...`), as `keys list` shows it.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgsAction {
+    /// Create an org: its pipelines directory and its entry in `orgs.toml`.
+    Create {
+        /// The org name (`[a-z0-9][a-z0-9_-]*`).
+        org: String,
+        /// Let requests without a key act on this org (local demos only).
+        #[arg(long)]
+        open: bool,
+    },
+    /// List orgs.
+    List,
+}
+
+fn keys(action: KeysAction, data_dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    match action {
+        KeysAction::Create { org, scope, name } => {
+            let (key, entry) = crate::auth::create_key(data_dir, &org, scope, &name)?;
+            eprintln!(
+                "created key {} for org `{}` with scope `{:?}`; it is shown only now:",
+                entry.id, entry.org, entry.scope
+            );
+            println!("{key}");
+        }
+        KeysAction::List => {
+            for k in crate::auth::list_keys(data_dir)? {
+                println!(
+                    "{}\t{}\t{:?}\t{}\t{}",
+                    k.id, k.org, k.scope, k.created, k.name
+                );
+            }
+        }
+        KeysAction::Revoke { id } => {
+            if !crate::auth::revoke_key(data_dir, &id)? {
+                eprintln!("error: no key `{id}`");
+                return Ok(ExitCode::FAILURE);
+            }
+            eprintln!("revoked {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn orgs(action: OrgsAction, pipelines: &std::path::Path) -> anyhow::Result<ExitCode> {
+    match action {
+        OrgsAction::Create { org, open } => {
+            crate::auth::create_org(pipelines, &org, open)?;
+            eprintln!(
+                "created org `{org}` in `{}`{}; restart the server to serve it",
+                pipelines.display(),
+                if open { " (open: no key needed)" } else { "" }
+            );
+        }
+        OrgsAction::List => {
+            let settings = crate::auth::read_orgs(pipelines)?;
+            for entry in std::fs::read_dir(pipelines)? {
+                let entry = entry?;
+                if entry.file_type()?.is_dir() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let open = settings.get(&name).is_some_and(|s| s.open);
+                    println!("{name}{}", if open { "\topen" } else { "" });
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Parse the command line and run it.
@@ -88,6 +200,8 @@ pub fn main() -> ExitCode {
             .await
             .map(|()| ExitCode::SUCCESS),
             Command::Validate { paths } => validate(paths).await,
+            Command::Keys { action, data_dir } => keys(action, &data_dir),
+            Command::Orgs { action, pipelines } => orgs(action, &pipelines),
             Command::Compact { data_dir } => {
                 let path = data_dir.join("trackway.redb");
                 let (before, after) = trackway_store::Store::compact(&path)?;

@@ -2,6 +2,7 @@
 //! between the store and the plugin runtime.
 //!
 //! # Layout
+//! - [`auth`]: orgs, API keys and the extractors that authorise requests.
 //! - [`cli`]: the `trackway` command line and its subcommands.
 //! - [`serve`]: start-up and shutdown of the server.
 //! - [`pipelines`]: loading `pipelines/<org>/*.toml`, with plugin configs checked by the plugins.
@@ -12,6 +13,7 @@
 //! - [`bundled`]: the first-party plugins embedded in the binary.
 //! - [`bench`]: `trackway bench`, the reproducible benchmarks behind `BENCHMARKS.md`.
 
+pub mod auth;
 pub mod bench;
 pub mod bundled;
 pub mod cli;

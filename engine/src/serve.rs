@@ -106,10 +106,19 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         shutdown,
     });
     let running = executor::start(shared, &loaded.pipelines)?;
+    let settings = crate::auth::read_orgs(&dir)?;
+    let mut orgs = loaded.orgs;
+    orgs.extend(settings.keys().cloned());
+    let open = settings
+        .iter()
+        .filter(|(_, s)| s.open)
+        .map(|(org, _)| org.clone())
+        .collect();
+    let access = crate::auth::Access::new(orgs, open, &options.data_dir);
     let state = Arc::new(AppState {
         store,
         metrics,
-        orgs: loaded.orgs,
+        access,
         pipelines: loaded.pipelines.len(),
         ready: false.into(),
         hooks: running.hooks.clone(),

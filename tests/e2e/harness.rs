@@ -212,6 +212,16 @@ impl Scratch {
         self
     }
 
+    /// Mark `org` open (no API key needed), as the examples do for `default`.
+    pub fn open_org(&self, org: &str) -> &Self {
+        std::fs::create_dir_all(self.pipelines()).expect("mkdir");
+        let path = self.pipelines().join("orgs.toml");
+        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+        text.push_str(&format!("\n[orgs.{org}]\nopen = true\n"));
+        std::fs::write(path, text).expect("write orgs.toml");
+        self
+    }
+
     /// Copy the repository's example pipelines.
     pub fn examples(&self) -> &Self {
         copy_dir(&root().join("pipelines"), &self.pipelines());

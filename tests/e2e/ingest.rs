@@ -117,11 +117,13 @@ async fn bad_requests_get_one_json_error_shape() {
         "{body}"
     );
 
+    // Without a key, an org that does not exist looks like one that needs a key (no hint
+    // about which orgs exist); with a key, it is a 404 (see `auth`).
     let (status, _, body) = server
         .post("/v1/orgs/nobody/events", r#"{"kind": "a"}"#, None)
         .await;
-    assert_eq!(status, 404);
-    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "unauthorized");
 
     let big = format!(
         r#"{{"kind": "a", "payload": "{}"}}"#,

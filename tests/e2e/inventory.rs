@@ -300,5 +300,5 @@ async fn one_inventory_many_inputs() {
     );
     assert_eq!(diff["only_in_to"], json!([]));
     assert_eq!(server.get("/v1/orgs/default/apps/nothing").await.0, 404);
-    assert_eq!(server.get("/v1/orgs/nobody/environments").await.0, 404);
+    assert_eq!(server.get("/v1/orgs/nobody/environments").await.0, 401);
 }

@@ -4,12 +4,14 @@
 //! # Layout
 //! - `harness`: starting and stopping servers, HTTP helpers, polling with a deadline, building
 //!   test plugins.
+//! - `auth`: API keys and orgs.
 //! - `ingest`: the README flow, validation errors, idempotency.
 //! - `inventory`: SVT routes, version history, the inventory API.
 //! - `validate`: `trackway validate`.
 //! - `sandbox`: misbehaving plugins (deadline, memory, panic) do not take the engine down.
 //! - `crash`: `kill -9` while events are posted loses nothing and duplicates nothing.
 
+mod auth;
 mod crash;
 mod harness;
 mod ingest;

@@ -8,6 +8,7 @@ use crate::harness::{Scratch, Server, eventually, misbehave_wasm};
 fn pipelines(scratch: &Scratch, timeout_ms: u64) {
     let wasm = misbehave_wasm().display().to_string();
     scratch
+        .open_org("sandbox")
         .pipeline(
             "sandbox",
             "misbehaving",

@@ -136,6 +136,9 @@ impl Flavour {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.consume_fuel(fuel);
+        if std::env::var_os("TW_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::{ApiError, RawBody, parse};
+use crate::auth::{Caller, Write};
 use crate::ingest::{self, EventInput, MAX_EVENTS_PER_REQUEST, MAX_IDEMPOTENCY_KEY_LEN};
 
 /// Routes of this resource.
@@ -38,11 +39,10 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
 /// Accept one event (an object) or several (an array); `202` with their ids once durable.
 async fn create(
     State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
+    Write(Caller { org }): Write,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.check_org(&org)?;
     let key = idempotency_key(&headers)?;
     let now = crate::executor::pipeline::now_ms();
     let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');

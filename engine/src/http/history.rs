@@ -13,6 +13,7 @@ use trackway_store::Event;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::auth::{Caller, Read};
 
 /// Routes of this resource.
 pub fn router() -> Router<Arc<AppState>> {
@@ -54,10 +55,10 @@ pub fn event_json(event: &Event) -> serde_json::Value {
 
 async fn list(
     State(state): State<Arc<AppState>>,
-    Path((org, stream)): Path<(String, String)>,
+    Read(Caller { org }): Read,
+    Path((_, stream)): Path<(String, String)>,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.check_org(&org)?;
     let Query(page) = page.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {

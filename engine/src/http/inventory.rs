@@ -16,6 +16,7 @@ use trackway_store::inventory::{Current, Entry};
 
 use super::AppState;
 use super::error::ApiError;
+use crate::auth::{Caller, Read};
 
 /// Routes of this resource.
 pub fn router() -> Router<Arc<AppState>> {
@@ -82,9 +83,8 @@ async fn query<T: Send + 'static>(
 
 async fn environments(
     State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
+    Read(Caller { org }): Read,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.check_org(&org)?;
     let envs = query(&state, move |s| s.environments(&org)).await?;
     let items: Vec<_> = envs
         .into_iter()
@@ -104,9 +104,9 @@ pub async fn apps_of(
 
 async fn apps(
     State(state): State<Arc<AppState>>,
-    Path((org, env)): Path<(String, String)>,
+    Read(Caller { org }): Read,
+    Path((_, env)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.check_org(&org)?;
     let apps = apps_of(&state, org, env.clone()).await?;
     let items: Vec<_> = apps
         .iter()
@@ -121,9 +121,9 @@ async fn apps(
 
 async fn app(
     State(state): State<Arc<AppState>>,
-    Path((org, app)): Path<(String, String)>,
+    Read(Caller { org }): Read,
+    Path((_, app)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.check_org(&org)?;
     let name = app.clone();
     let envs = query(&state, move |s| s.app_everywhere(&org, &name)).await?;
     if envs.is_empty() {
@@ -156,10 +156,10 @@ struct Page {
 
 async fn history(
     State(state): State<Arc<AppState>>,
-    Path((org, env, app)): Path<(String, String, String)>,
+    Read(Caller { org }): Read,
+    Path((_, env, app)): Path<(String, String, String)>,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.check_org(&org)?;
     let Query(page) = page.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
@@ -208,10 +208,9 @@ struct DiffQuery {
 
 async fn diff(
     State(state): State<Arc<AppState>>,
-    Path(org): Path<String>,
+    Read(Caller { org }): Read,
     q: Result<Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.check_org(&org)?;
     let Query(q) = q.map_err(|_| {
         ApiError::bad_request("query parameters `from` and `to` (environments) are required")
     })?;

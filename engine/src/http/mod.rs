@@ -9,7 +9,6 @@ pub mod hooks;
 pub mod inventory;
 pub mod svt;
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -17,6 +16,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use trackway_store::Store;
 
+use crate::auth::Access;
 use crate::executor::{Gates, Hooks};
 use crate::metrics::Metrics;
 
@@ -26,8 +26,8 @@ pub struct AppState {
     pub store: Store,
     /// Counters.
     pub metrics: Arc<Metrics>,
-    /// Known orgs (directories of the pipelines directory).
-    pub orgs: BTreeSet<String>,
+    /// Orgs, open orgs and API keys.
+    pub access: Access,
     /// Number of pipelines running.
     pub pipelines: usize,
     /// Set once the executor runs.
@@ -38,17 +38,6 @@ pub struct AppState {
     pub gates: Gates,
     /// Sinks, for lag metrics: (org, pipeline, sink).
     pub sinks: Vec<(String, String, String)>,
-}
-
-impl AppState {
-    /// `404` unless `org` exists.
-    pub fn check_org(&self, org: &str) -> Result<(), error::ApiError> {
-        if self.orgs.contains(org) {
-            Ok(())
-        } else {
-            Err(error::ApiError::not_found(format!("unknown org `{org}`")))
-        }
-    }
 }
 
 /// The default limit on request bodies: a batch of `MAX_EVENTS_PER_REQUEST` events of about a

@@ -1,6 +1,7 @@
 //! The Stack Versions Tracker routes, kept compatible so existing Jenkins/GitLab jobs work
 //! unchanged: `POST /create` (creates or updates the app's current version in an environment)
-//! and `GET /list/<env>` / `GET /list?env=<env>`. They act on the `default` org.
+//! and `GET /list/<env>` / `GET /list?env=<env>`. They act on the org of the API key (or on the
+//! `default` org when it is open and no key is sent).
 //!
 //! `/create` validates the report against the org's `versions` pipeline before accepting it
 //! (a dry run of its processors: a version the `semver` stage rejects is a 400 with the
@@ -22,6 +23,7 @@ use trackway_store::{Event, NewEvent, Ulid};
 use super::AppState;
 use super::error::{ApiError, RawBody};
 use super::inventory::{apps_of, rfc3339};
+use crate::auth::{Caller, Read, Write};
 use crate::ingest;
 
 /// Routes of this resource.
@@ -32,8 +34,6 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/list/{env}", get(list))
 }
 
-/// The org the SVT routes act on.
-const ORG: &str = "default";
 /// The pipeline whose processors validate reports.
 const PIPELINE: &str = "versions";
 /// The most fields one report may have (env, name, version and extras such as url).
@@ -110,16 +110,16 @@ fn check(fields: &Map<String, Value>) -> Result<(String, String, String), ApiErr
 
 async fn create(
     State(state): State<Arc<AppState>>,
+    Write(Caller { org }): Write,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.check_org(ORG)?;
     let fields = report_fields(&headers, &body)?;
     let (env, name, _) = check(&fields)?;
     let now = crate::executor::pipeline::now_ms();
     let event = Event {
         id: Ulid::nil(),
-        org: ORG.into(),
+        org: org.clone(),
         kind: "version.reported".into(),
         source: "api".into(),
         time_ms: now,
@@ -128,7 +128,7 @@ async fn create(
         payload: Value::Object(fields).to_string(),
         parent: None,
     };
-    if let Some(gate) = state.gates.get(&(ORG.to_owned(), PIPELINE.to_owned())) {
+    if let Some(gate) = state.gates.get(&(org.clone(), PIPELINE.to_owned())) {
         gate.lock()
             .await
             .check(&event)
@@ -137,8 +137,8 @@ async fn create(
     }
     let existed = {
         let (env, name) = (env.clone(), name.clone());
-        let store = state.store.clone();
-        tokio::task::spawn_blocking(move || store.current(ORG, &env, &name))
+        let (store, org) = (state.store.clone(), org.clone());
+        tokio::task::spawn_blocking(move || store.current(&org, &env, &name))
             .await
             .map_err(ApiError::internal)??
             .is_some()
@@ -146,7 +146,7 @@ async fn create(
     let appended = ingest::submit(
         &state.store,
         &state.metrics,
-        ORG,
+        &org,
         None,
         b"",
         vec![NewEvent { id: None, event }],
@@ -155,9 +155,9 @@ async fn create(
     let id = appended.ids[0];
     let started = Instant::now();
     while started.elapsed() < VISIBLE_WITHIN {
-        let (store, env, name) = (state.store.clone(), env.clone(), name.clone());
+        let (store, org, env, name) = (state.store.clone(), org.clone(), env.clone(), name.clone());
         let visible =
-            tokio::task::spawn_blocking(move || store.inventory_has(ORG, &env, &name, id))
+            tokio::task::spawn_blocking(move || store.inventory_has(&org, &env, &name, id))
                 .await
                 .map_err(ApiError::internal)??;
         if visible {
@@ -179,21 +179,22 @@ struct EnvQuery {
 
 async fn list_query(
     State(state): State<Arc<AppState>>,
+    caller: Read,
     Query(q): Query<EnvQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let env = q
         .env
         .filter(|e| !e.is_empty())
         .ok_or_else(|| bad("query parameter `env` is required"))?;
-    list(State(state), Path(env)).await
+    list(State(state), caller, Path(env)).await
 }
 
 async fn list(
     State(state): State<Arc<AppState>>,
+    Read(Caller { org }): Read,
     Path(env): Path<String>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
-    state.check_org(ORG)?;
-    let apps = apps_of(&state, ORG.to_owned(), env.clone()).await?;
+    let apps = apps_of(&state, org, env.clone()).await?;
     Ok(Json(
         apps.into_iter()
             .map(|(name, current)| {
