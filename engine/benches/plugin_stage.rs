@@ -16,6 +16,11 @@ use std::time::{Duration, Instant};
 use trackway_runtime::{Limits, PluginSource, Runtime, RuntimeOptions, StageContext, SystemClock};
 use trackway_store::{Event, Store, Ulid};
 
+/// The allocator the `trackway` binary runs with (engine/src/main.rs), so the host side of the
+/// stage costs here what it costs in production.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EVENTS: usize = 4096;
 const RUN: Duration = Duration::from_secs(2);
 
@@ -57,7 +62,12 @@ fn main() {
     })
     .expect("runtime");
     let plugin = runtime
-        .load(&PluginSource::Bundled("semver".into()), false)
+        .load(
+            &std::env::var_os("TW_PLUGIN").map_or(PluginSource::Bundled("semver".into()), |p| {
+                PluginSource::Path(p.into())
+            }),
+            false,
+        )
         .expect("semver");
     let context = StageContext {
         org: "bench".into(),

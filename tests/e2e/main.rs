@@ -7,6 +7,7 @@
 //! - `auth`: API keys and orgs.
 //! - `ingest`: the README flow, validation errors, idempotency.
 //! - `inventory`: SVT routes, version history, the inventory API.
+//! - `tasks`: scheduled-job tracking (the seed table, rolling boundaries, API errors).
 //! - `validate`: `trackway validate`.
 //! - `sandbox`: misbehaving plugins (deadline, memory, panic) do not take the engine down.
 //! - `crash`: `kill -9` while events are posted loses nothing and duplicates nothing.
@@ -17,4 +18,5 @@ mod harness;
 mod ingest;
 mod inventory;
 mod sandbox;
+mod tasks;
 mod validate;

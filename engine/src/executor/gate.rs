@@ -43,6 +43,13 @@ impl Gate {
     /// Run `event` through the processors it would reach. `Err` carries the first failure, in
     /// words for the client (the plugin's own message).
     pub async fn check(&mut self, event: &Event) -> Result<(), String> {
+        self.run(event).await.map(drop)
+    }
+
+    /// Like [`Gate::check`], returning every event the processors output, in stage order (for
+    /// routes that answer with what a stage computed, such as a task's status).
+    pub async fn run(&mut self, event: &Event) -> Result<Vec<Event>, String> {
+        let mut produced = Vec::new();
         let mut outputs: HashMap<StageId, Vec<Event>> = HashMap::new();
         for (id, kinds) in &self.sources {
             if kinds.iter().any(|k| k.matches(&event.kind)) {
@@ -71,8 +78,9 @@ impl Gate {
                     Output::Fail(error) => return Err(error.to_string()),
                 }
             }
+            produced.extend(out.iter().cloned());
             outputs.insert(id.clone(), out);
         }
-        Ok(())
+        Ok(produced)
     }
 }

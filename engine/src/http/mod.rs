@@ -8,6 +8,7 @@ pub mod history;
 pub mod hooks;
 pub mod inventory;
 pub mod svt;
+pub mod tasks;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -53,6 +54,7 @@ pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
         .merge(hooks::router())
         .merge(inventory::router())
         .merge(svt::router())
+        .merge(tasks::router())
         // Bodies are read (and limited) by `error::RawBody`, which drains oversized ones.
         .layer(DefaultBodyLimit::disable())
         .layer(axum::Extension(error::BodyLimit(body_limit)))

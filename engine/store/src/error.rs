@@ -39,6 +39,12 @@ pub enum Error {
     /// An idempotency key was reused with a different request body.
     #[error("idempotency key `{0}` was already used with a different request")]
     IdempotencyMismatch(String),
+    /// A task with this name already exists in the org.
+    #[error("a task named `{0}` already exists")]
+    TaskExists(String),
+    /// No task has this id in the org.
+    #[error("no task with id {0}")]
+    UnknownTask(u64),
     /// A counter ran out of numbers.
     #[error("no more {0} can be created")]
     Full(&'static str),

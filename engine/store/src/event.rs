@@ -49,6 +49,19 @@ impl Event {
     }
 }
 
+/// A fresh event id. Ids are monotonic within the process (a plain ULID is random within its
+/// millisecond), so ids of events accepted in one millisecond still sort in acceptance order,
+/// which is the order history and inventory show.
+pub fn next_id() -> Ulid {
+    static GENERATOR: std::sync::Mutex<ulid::Generator> =
+        std::sync::Mutex::new(ulid::Generator::new());
+    GENERATOR
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .generate()
+        .unwrap_or_else(|_| Ulid::new())
+}
+
 /// An event as submitted, before the store assigns its id and sequence number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {

@@ -11,6 +11,7 @@
 //! - [`write`]: [`WriteBatch`] and the group-commit writer.
 //! - [`read`]: log, cursor, outbox, history, DLQ and state queries.
 //! - [`inventory`]: the version inventory (current versions per environment, history).
+//! - [`tasks`]: scheduled-job tasks and their acks.
 //! - [`tables`]: every table definition, with versioned names.
 //! - [`error`]: the crate's [`Error`].
 
@@ -19,6 +20,7 @@ pub mod event;
 pub mod inventory;
 pub mod read;
 pub mod tables;
+pub mod tasks;
 pub mod write;
 
 use std::path::Path;
@@ -61,6 +63,9 @@ impl Store {
             txn.open_table(tables::INV_CURRENT)?;
             txn.open_table(tables::INV_HISTORY)?;
             txn.open_table(tables::INV_BY_APP)?;
+            txn.open_table(tables::TASKS)?;
+            txn.open_table(tables::TASK_NAMES)?;
+            txn.open_table(tables::ACKS)?;
         }
         let last = txn
             .open_table(tables::COUNTERS)?
@@ -338,7 +343,7 @@ mod tests {
             reporter: "test".into(),
             fields: r#"{"url":"http://x"}"#.into(),
             bump: None,
-            event_id: Ulid::new(),
+            event_id: event::next_id(),
         }
     }
 
@@ -364,10 +369,29 @@ mod tests {
         let mut batch = WriteBatch::new();
         batch.inventory("acme", report("prod", "api", "0.9.0", 0));
         store.commit_blocking(batch).unwrap();
+        // Series are counted across commits: a new app in a later commit has its own history.
+        let mut batch = WriteBatch::new();
+        batch.inventory("acme", report("qa", "new", "1.0.0", 7));
+        store.commit_blocking(batch).unwrap();
+        let mut batch = WriteBatch::new();
+        batch.inventory("acme", report("qa", "newer", "2.0.0", 8));
+        store.commit_blocking(batch).unwrap();
+        assert_eq!(
+            store
+                .app_history("acme", "qa", "new", None, 10)
+                .unwrap()
+                .items
+                .len(),
+            1
+        );
 
         assert_eq!(
             store.environments("acme").unwrap(),
-            [("dev".to_owned(), 2), ("prod".to_owned(), 2)]
+            [
+                ("dev".to_owned(), 2),
+                ("prod".to_owned(), 2),
+                ("qa".to_owned(), 2)
+            ]
         );
         let prod = store.apps("acme", "prod").unwrap();
         let names: Vec<_> = prod
@@ -412,6 +436,52 @@ mod tests {
                 .inventory_has("acme", "dev", "api", reports[0].event_id)
                 .unwrap()
         );
+    }
+
+    #[test]
+    fn tasks_have_unique_names_and_acks_by_time() {
+        let (_dir, store) = open();
+        let task = |name: &str| tasks::Task {
+            id: 0,
+            name: name.into(),
+            datapoints: 7,
+            tolerance: 0,
+            created_ms: 10,
+            settings: "{}".into(),
+        };
+        let mut batch = WriteBatch::new();
+        batch.create_task("acme", task("backup"), false);
+        let id = store.commit_blocking(batch).unwrap().tasks[0];
+        let mut batch = WriteBatch::new();
+        batch.create_task("acme", task("backup"), false);
+        assert!(matches!(store.commit_blocking(batch), Err(Error::TaskExists(n)) if n == "backup"));
+        // By name, creating when missing: the same task.
+        let mut batch = WriteBatch::new();
+        batch
+            .create_task("acme", task("backup"), true)
+            .ack("acme", None, 300, true);
+        let outcome = store.commit_blocking(batch).unwrap();
+        assert_eq!(outcome.tasks, [id]);
+        let mut batch = WriteBatch::new();
+        batch
+            .ack("acme", Some(id), 100, true)
+            .ack("acme", Some(id), 200, false);
+        store.commit_blocking(batch).unwrap();
+        let mut batch = WriteBatch::new();
+        batch.ack("acme", Some(id + 1), 100, true);
+        assert!(matches!(
+            store.commit_blocking(batch),
+            Err(Error::UnknownTask(_))
+        ));
+        let acks = store.acks("acme", id, 150, 300).unwrap();
+        assert_eq!(
+            acks.iter().map(|a| (a.time_ms, a.ok)).collect::<Vec<_>>(),
+            [(200, false), (300, true)]
+        );
+        assert_eq!(store.task_id("acme", "backup").unwrap(), Some(id));
+        assert_eq!(store.tasks("acme").unwrap().len(), 1);
+        assert!(store.tasks("other").unwrap().is_empty());
+        assert_eq!(store.task("other", id).unwrap(), None);
     }
 
     #[test]

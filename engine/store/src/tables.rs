@@ -38,3 +38,9 @@ pub const INV_HISTORY: TableDefinition<(u32, u128), &[u8]> =
 /// Index for "one app across environments": (org, app, env) -> nothing.
 pub const INV_BY_APP: TableDefinition<(&str, &str, &str), ()> =
     TableDefinition::new("inventory_by_app_v1");
+/// Scheduled-job tasks: (org, task id) -> encoded [`crate::tasks::Task`].
+pub const TASKS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("tasks_v1");
+/// Task names: (org, name) -> task id; names are unique per org.
+pub const TASK_NAMES: TableDefinition<(&str, &str), u64> = TableDefinition::new("task_names_v1");
+/// Acks: (org, task id, time in ms, ack id) -> 1 if the run succeeded, 0 if it reported a failure.
+pub const ACKS: TableDefinition<(&str, u64, u64, u64), u8> = TableDefinition::new("acks_v1");

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::event::{DeadLetter, Event, NewEvent};
 use crate::inventory::{self, Current, Entry, Report};
 use crate::tables;
+use crate::tasks::Task;
 
 /// Upper bound on batches merged into one transaction. Larger groups amortise the fsync further
 /// but delay the first caller's answer; 512 keeps a group's commit well under 10 ms.
@@ -54,6 +55,19 @@ enum Op {
     Inventory {
         org: String,
         report: Box<Report>,
+    },
+    CreateTask {
+        org: String,
+        task: Box<Task>,
+        /// Return the existing task's id instead of failing when the name is taken.
+        or_existing: bool,
+    },
+    Ack {
+        org: String,
+        /// The task, by id or (when `None`) by the name of the preceding `CreateTask`.
+        task: Option<u64>,
+        time_ms: u64,
+        ok: bool,
     },
 }
 
@@ -191,6 +205,31 @@ impl WriteBatch {
     }
 }
 
+impl WriteBatch {
+    /// Create task `task` of `org` (its `id` is assigned). Fails with [`Error::TaskExists`] if
+    /// the name is taken, unless `or_existing`: then the existing task is used (and a following
+    /// [`WriteBatch::ack`] with no task id acks it).
+    pub fn create_task(&mut self, org: &str, task: Task, or_existing: bool) -> &mut Self {
+        self.ops.push(Op::CreateTask {
+            org: org.to_owned(),
+            task: Box::new(task),
+            or_existing,
+        });
+        self
+    }
+
+    /// Record an ack of task `task` (or of the task of the preceding `create_task` when `None`).
+    pub fn ack(&mut self, org: &str, task: Option<u64>, time_ms: u64, ok: bool) -> &mut Self {
+        self.ops.push(Op::Ack {
+            org: org.to_owned(),
+            task,
+            time_ms,
+            ok,
+        });
+        self
+    }
+}
+
 /// What a committed batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommitOutcome {
@@ -198,6 +237,10 @@ pub struct CommitOutcome {
     pub appended: Vec<Appended>,
     /// The last log sequence number after this commit.
     pub last_seq: u64,
+    /// For each `create_task`, the task id.
+    pub tasks: Vec<u64>,
+    /// For each `ack`, the ack id.
+    pub acks: Vec<u64>,
 }
 
 /// The result of one `append`.
@@ -325,11 +368,16 @@ struct Tables<'t> {
     inv_current: Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
     inv_history: Table<'t, (u32, u128), &'static [u8]>,
     inv_by_app: Table<'t, (&'static str, &'static str, &'static str), ()>,
+    tasks: Table<'t, (&'static str, u64), &'static [u8]>,
+    task_names: Table<'t, (&'static str, &'static str), u64>,
+    acks: Table<'t, (&'static str, u64, u64, u64), u8>,
     counters: Table<'t, &'static str, u64>,
     log_seq: u64,
     outbox_seq: u64,
     history_seq: u64,
     inventory_series: u64,
+    task_seq: u64,
+    ack_seq: u64,
 }
 
 impl<'t> Tables<'t> {
@@ -343,6 +391,7 @@ impl<'t> Tables<'t> {
             counter("history_seq")?,
             counter("inventory_series")?,
         );
+        let (task_seq, ack_seq) = (counter("task_id")?, counter("ack_id")?);
         Ok(Self {
             events: txn.open_table(tables::EVENTS)?,
             event_ids: txn.open_table(tables::EVENT_IDS)?,
@@ -356,11 +405,16 @@ impl<'t> Tables<'t> {
             inv_current: txn.open_table(tables::INV_CURRENT)?,
             inv_history: txn.open_table(tables::INV_HISTORY)?,
             inv_by_app: txn.open_table(tables::INV_BY_APP)?,
+            tasks: txn.open_table(tables::TASKS)?,
+            task_names: txn.open_table(tables::TASK_NAMES)?,
+            acks: txn.open_table(tables::ACKS)?,
             counters,
             log_seq,
             outbox_seq,
             history_seq,
             inventory_series,
+            task_seq,
+            ack_seq,
         })
     }
 
@@ -368,6 +422,10 @@ impl<'t> Tables<'t> {
         self.counters.insert("log_seq", self.log_seq)?;
         self.counters.insert("outbox_seq", self.outbox_seq)?;
         self.counters.insert("history_seq", self.history_seq)?;
+        self.counters
+            .insert("inventory_series", self.inventory_series)?;
+        self.counters.insert("task_id", self.task_seq)?;
+        self.counters.insert("ack_id", self.ack_seq)?;
         self.counters
             .insert("inventory_series", self.inventory_series)?;
         Ok(())
@@ -378,6 +436,27 @@ impl<'t> Tables<'t> {
     fn check(&self, batch: &WriteBatch) -> Result<Result<Vec<Option<Vec<Ulid>>>>> {
         let mut replays = Vec::new();
         for op in &batch.ops {
+            if let Op::CreateTask {
+                org,
+                task,
+                or_existing: false,
+            } = op
+                && self
+                    .task_names
+                    .get((org.as_str(), task.name.as_str()))?
+                    .is_some()
+            {
+                return Ok(Err(Error::TaskExists(task.name.clone())));
+            }
+            if let Op::Ack {
+                org,
+                task: Some(id),
+                ..
+            } = op
+                && self.tasks.get((org.as_str(), *id))?.is_none()
+            {
+                return Ok(Err(Error::UnknownTask(*id)));
+            }
             let Op::Append {
                 org,
                 idempotency: key,
@@ -447,7 +526,7 @@ impl<'t> Tables<'t> {
                     let mut ids = Vec::with_capacity(events.len());
                     for new in events {
                         let mut event = new.event.clone();
-                        event.id = new.id.unwrap_or_else(Ulid::new);
+                        event.id = new.id.unwrap_or_else(crate::event::next_id);
                         event.org.clone_from(org);
                         self.append_one(&event)?;
                         ids.push(event.id);
@@ -513,6 +592,48 @@ impl<'t> Tables<'t> {
                     }
                 }
                 Op::Inventory { org, report } => self.record(org, report)?,
+                Op::CreateTask { org, task, .. } => {
+                    let existing = self
+                        .task_names
+                        .get((org.as_str(), task.name.as_str()))?
+                        .map(|v| v.value());
+                    let id = match existing {
+                        Some(id) => id,
+                        None => {
+                            self.task_seq += 1;
+                            let task = Task {
+                                id: self.task_seq,
+                                ..(**task).clone()
+                            };
+                            self.tasks.insert(
+                                (org.as_str(), task.id),
+                                inventory::encode(&task).as_slice(),
+                            )?;
+                            self.task_names
+                                .insert((org.as_str(), task.name.as_str()), task.id)?;
+                            task.id
+                        }
+                    };
+                    outcome.tasks.push(id);
+                }
+                Op::Ack {
+                    org,
+                    task,
+                    time_ms,
+                    ok,
+                } => {
+                    let task = match task {
+                        Some(id) => *id,
+                        None => *outcome
+                            .tasks
+                            .last()
+                            .expect("an ack without a task id follows a create_task"),
+                    };
+                    self.ack_seq += 1;
+                    self.acks
+                        .insert((org.as_str(), task, *time_ms, self.ack_seq), u8::from(*ok))?;
+                    outcome.acks.push(self.ack_seq);
+                }
             }
         }
         Ok(outcome)
