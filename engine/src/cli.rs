@@ -33,6 +33,9 @@ enum Command {
         /// Largest accepted request body, in bytes.
         #[arg(long, env = "TRACKWAY_BODY_LIMIT", default_value_t = crate::http::DEFAULT_BODY_LIMIT)]
         body_limit: usize,
+        /// How often every task is re-evaluated, in milliseconds.
+        #[arg(long, env = "TRACKWAY_TASK_INTERVAL_MS", default_value_t = 60_000)]
+        task_interval_ms: u64,
     },
     /// Check pipeline files (or directories of `<org>/<name>.toml`) and report every problem.
     Validate {
@@ -191,11 +194,13 @@ pub fn main() -> ExitCode {
                 data_dir,
                 pipelines,
                 body_limit,
+                task_interval_ms,
             } => serve(ServeOptions {
                 listen,
                 data_dir,
                 pipelines_dir: pipelines,
                 body_limit,
+                task_interval: std::time::Duration::from_millis(task_interval_ms.max(100)),
             })
             .await
             .map(|()| ExitCode::SUCCESS),

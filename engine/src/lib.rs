@@ -11,6 +11,7 @@
 //! - [`http`]: the axum router, its error shape and its resources.
 //! - [`metrics`]: every counter and histogram, and their Prometheus rendering.
 //! - [`bundled`]: the first-party plugins embedded in the binary.
+//! - [`tasks`]: task evaluation through the `tasks` pipeline, and the scheduler.
 //! - [`bench`]: `trackway bench`, the reproducible benchmarks behind `BENCHMARKS.md`.
 
 pub mod auth;
@@ -23,3 +24,4 @@ pub mod ingest;
 pub mod metrics;
 pub mod pipelines;
 pub mod serve;
+pub mod tasks;

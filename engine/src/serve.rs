@@ -29,6 +29,8 @@ pub struct ServeOptions {
     pub pipelines_dir: Option<PathBuf>,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// How often every task is re-evaluated (status changes become events).
+    pub task_interval: std::time::Duration,
 }
 
 /// The pipelines directory to use, creating it from the bundled examples if needed.
@@ -97,6 +99,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         );
     }
     let (shutdown_tx, shutdown) = watch::channel(false);
+    let shutdown_rx = shutdown.clone();
     let metrics = Arc::new(Metrics::default());
     let shared = Arc::new(Shared {
         store: store.clone(),
@@ -106,6 +109,8 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         shutdown,
     });
     let running = executor::start(shared, &loaded.pipelines)?;
+    let schedulers =
+        crate::tasks::start(&store, &running.gates, options.task_interval, &shutdown_rx);
     let settings = crate::auth::read_orgs(&dir)?;
     let mut orgs = loaded.orgs;
     orgs.extend(settings.keys().cloned());
@@ -139,6 +144,9 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     tracing::info!("shutting down: finishing the current batches");
     let _ = shutdown_tx.send(true);
     running.join().await;
+    for scheduler in schedulers {
+        let _ = scheduler.await;
+    }
     Ok(())
 }
 

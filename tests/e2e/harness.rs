@@ -27,8 +27,14 @@ pub struct Server {
 impl Server {
     /// Start a server on a free port; returns once it listens.
     pub fn start(pipelines_dir: &Path, data_dir: &Path) -> Server {
+        Self::start_with(pipelines_dir, data_dir, &[])
+    }
+
+    /// Like [`Server::start`], with extra `serve` arguments.
+    pub fn start_with(pipelines_dir: &Path, data_dir: &Path, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_trackway"))
             .arg("serve")
+            .args(args)
             .arg("--listen=127.0.0.1:0")
             .arg("--data-dir")
             .arg(data_dir)

@@ -233,3 +233,61 @@ async fn task_routes_answer_and_refuse_as_the_seed_did() {
     );
     assert_eq!(server.get("/healthz/ready").await.0, 200);
 }
+
+/// A job that stops reporting turns ERROR through the scheduled re-evaluation alone, and back to
+/// OK when it reports again: one `task.status.changed` event per change, not per evaluation.
+#[tokio::test]
+async fn the_scheduler_records_each_status_change_once() {
+    let scratch = Scratch::new();
+    scratch.examples();
+    let server = Server::start_with(
+        &scratch.pipelines(),
+        &scratch.data(),
+        &["--task-interval-ms=200"],
+    );
+    let spec = json!({"name": "heartbeat", "datapoints": 1, "tolerance": 0, "mode": "heartbeat",
+                      "heartbeat": {"period_seconds": 1, "grace_seconds": 1}});
+    let id = task(&server, spec, &[]).await;
+    post(&server, &format!("/api/tasks/{id}/jobs"), json!({})).await;
+    let changes = |wanted: usize| {
+        let server = &server;
+        async move {
+            crate::harness::eventually(
+                std::time::Duration::from_secs(30),
+                "status changes",
+                || async {
+                    let items = server.history("default", "task-status").await;
+                    let changes: Vec<(Value, Value)> = items
+                        .iter()
+                        .rev()
+                        .filter(|e| e["kind"] == "task.status.changed")
+                        .map(|e| (e["payload"]["from"].clone(), e["payload"]["to"].clone()))
+                        .collect();
+                    (changes.len() >= wanted).then_some(changes)
+                },
+            )
+            .await
+        }
+    };
+    // OK while it reports, then ERROR once the period and grace have passed without an ack.
+    let seen = changes(2).await;
+    assert_eq!(
+        seen[..2],
+        [(Value::Null, json!("OK")), (json!("OK"), json!("ERROR"))]
+    );
+    // Recovery on the next ack.
+    post(&server, &format!("/api/tasks/{id}/jobs"), json!({})).await;
+    let seen = changes(3).await;
+    assert_eq!(seen[2], (json!("ERROR"), json!("OK")));
+    // Several more evaluations while healthy add nothing.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    post(&server, &format!("/api/tasks/{id}/jobs"), json!({})).await;
+    let all = server.history("default", "task-status").await;
+    assert_eq!(
+        all.iter()
+            .filter(|e| e["kind"] == "task.status.changed")
+            .count(),
+        3,
+        "{all:?}"
+    );
+}

@@ -37,15 +37,12 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/healthz/ready", get(ready))
 }
 
-/// The pipeline whose processors evaluate tasks.
-const PIPELINE: &str = "tasks";
 /// How far in the future a given time may be (clock skew between the job's host and ours).
 const MAX_SKEW_MS: u64 = 5 * 60 * 1000;
 /// Defaults of a task created by its first ack (`POST /api/backups`), as in the seed.
 const DEFAULT_DATAPOINTS: u32 = 7;
 /// Acks shown by `GET /api/tasks/{id}`.
 const RECENT_ACKS: usize = 50;
-const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 fn invalid(field: &str, why: impl std::fmt::Display) -> ApiError {
     ApiError::invalid(format!("field `{field}`: {why}"))
@@ -155,73 +152,25 @@ async fn commit(
         })
 }
 
-/// The JSON the `tolerance` plugin reads for `task`, as of `at_ms`.
-fn task_json(task: &Task) -> Value {
-    let mut json: Map<String, Value> = serde_json::from_str(&task.settings).unwrap_or_default();
-    json.insert("id".into(), task.id.into());
-    json.insert("name".into(), task.name.clone().into());
-    json.insert("created".into(), rfc3339(task.created_ms).into());
-    json.insert("datapoints".into(), task.datapoints.into());
-    json.insert("tolerance".into(), task.tolerance.into());
-    Value::Object(json)
-}
-
-/// Evaluate `task` as of `at_ms` through the org's `tasks` pipeline; the `task.evaluated`
-/// payload (`status`, `count`, `expected`, `isReady`, `lastBackup`, `reason`, ...).
+/// Evaluate `task` as of `at_ms` (see [`crate::tasks::evaluate`]), as an API error on failure.
 async fn evaluate(
     state: &Arc<AppState>,
     org: &str,
     task: &Task,
     at_ms: u64,
 ) -> Result<Value, ApiError> {
-    let gate = state.gates.get(&(org.to_owned(), PIPELINE.to_owned())).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_evaluator",
-            format!("org `{org}` has no `{PIPELINE}` pipeline to evaluate tasks (see pipelines/default/tasks.toml)"),
-        )
-    })?;
-    // The plugin needs the look-back of the longest rule (datapoints or CloudWatch periods, in
-    // days) plus a margin; heartbeats need the latest ack, so at least that one is sent.
-    let periods = serde_json::from_str::<Value>(&task.settings)
-        .ok()
-        .and_then(|s| s["cloudwatch"]["evaluation_periods"].as_u64())
-        .unwrap_or(0)
-        .max(u64::from(task.datapoints));
-    let from = at_ms.saturating_sub((periods + 2) * DAY_MS);
-    let (store, o, id) = (state.store.clone(), org.to_owned(), task.id);
-    let acks = tokio::task::spawn_blocking(move || -> trackway_store::Result<_> {
-        let mut acks = store.acks(&o, id, from, at_ms)?;
-        if acks.is_empty() {
-            acks = store
-                .acks(&o, id, 0, at_ms)?
-                .into_iter()
-                .last()
-                .into_iter()
-                .collect();
-        }
-        Ok(acks)
-    })
-    .await
-    .map_err(ApiError::internal)??;
-    let payload = json!({
-        "at": rfc3339(at_ms),
-        "task": task_json(task),
-        "acks": acks.iter().map(|a| json!({"time": rfc3339(a.time_ms), "ok": a.ok})).collect::<Vec<_>>(),
-        "previous_status": Value::Null,
-    });
-    let request = event(org, "task.evaluate", &task.name, at_ms, payload).event;
-    let outputs = gate.lock().await.run(&request).await.map_err(|reason| {
-        ApiError::invalid(format!(
-            "task `{}` cannot be evaluated: {reason}",
-            task.name
-        ))
-    })?;
-    outputs
-        .iter()
-        .find(|e| e.kind == "task.evaluated")
-        .and_then(|e| serde_json::from_str(&e.payload).ok())
-        .ok_or_else(|| ApiError::internal("the tasks pipeline returned no `task.evaluated` event"))
+    crate::tasks::evaluate(&state.store, &state.gates, org, task, at_ms)
+        .await
+        .map_err(|e| match e {
+            crate::tasks::EvaluationError::NoPipeline(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_evaluator",
+                e.to_string(),
+            ),
+            crate::tasks::EvaluationError::Rejected(_) => ApiError::invalid(e.to_string()),
+            crate::tasks::EvaluationError::Store(e) => ApiError::from(e),
+            crate::tasks::EvaluationError::NoResult => ApiError::internal(e),
+        })
 }
 
 async fn create(
@@ -273,7 +222,7 @@ async fn create(
     evaluate(&state, &org, &task, now).await?;
     let mut write = WriteBatch::new();
     write.create_task(&org, task.clone(), false);
-    let mut task_event = task_json(&task);
+    let mut task_event = crate::tasks::task_json(&task);
     task_event.as_object_mut().map(|o| o.remove("id"));
     write.append(
         &org,

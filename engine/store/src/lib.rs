@@ -66,6 +66,7 @@ impl Store {
             txn.open_table(tables::TASKS)?;
             txn.open_table(tables::TASK_NAMES)?;
             txn.open_table(tables::ACKS)?;
+            txn.open_table(tables::TASK_STATUS)?;
         }
         let last = txn
             .open_table(tables::COUNTERS)?

@@ -44,3 +44,5 @@ pub const TASKS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("tas
 pub const TASK_NAMES: TableDefinition<(&str, &str), u64> = TableDefinition::new("task_names_v1");
 /// Acks: (org, task id, time in ms, ack id) -> 1 if the run succeeded, 0 if it reported a failure.
 pub const ACKS: TableDefinition<(&str, u64, u64, u64), u8> = TableDefinition::new("acks_v1");
+/// Last status the scheduler recorded per task: (org, task id) -> `OK` | `ERROR` | `INSUFFICIENT`.
+pub const TASK_STATUS: TableDefinition<(&str, u64), &str> = TableDefinition::new("task_status_v1");

@@ -69,6 +69,15 @@ impl Store {
             .map(|v| v.value()))
     }
 
+    /// The status last recorded for task `id` (by the scheduled re-evaluation).
+    pub fn task_status(&self, org: &str, id: u64) -> Result<Option<String>> {
+        let txn = self.db.begin_read()?;
+        Ok(txn
+            .open_table(tables::TASK_STATUS)?
+            .get((org, id))?
+            .map(|v| v.value().to_owned()))
+    }
+
     /// Acks of task `id` with `from_ms <= time <= to_ms`, oldest first.
     pub fn acks(&self, org: &str, id: u64, from_ms: u64, to_ms: u64) -> Result<Vec<Ack>> {
         let txn = self.db.begin_read()?;

@@ -69,6 +69,11 @@ enum Op {
         time_ms: u64,
         ok: bool,
     },
+    TaskStatus {
+        org: String,
+        task: u64,
+        status: String,
+    },
 }
 
 /// A set of writes that become durable together or not at all.
@@ -214,6 +219,16 @@ impl WriteBatch {
             org: org.to_owned(),
             task: Box::new(task),
             or_existing,
+        });
+        self
+    }
+
+    /// Record the status of task `task`.
+    pub fn task_status(&mut self, org: &str, task: u64, status: &str) -> &mut Self {
+        self.ops.push(Op::TaskStatus {
+            org: org.to_owned(),
+            task,
+            status: status.to_owned(),
         });
         self
     }
@@ -371,6 +386,7 @@ struct Tables<'t> {
     tasks: Table<'t, (&'static str, u64), &'static [u8]>,
     task_names: Table<'t, (&'static str, &'static str), u64>,
     acks: Table<'t, (&'static str, u64, u64, u64), u8>,
+    task_status: Table<'t, (&'static str, u64), &'static str>,
     counters: Table<'t, &'static str, u64>,
     log_seq: u64,
     outbox_seq: u64,
@@ -408,6 +424,7 @@ impl<'t> Tables<'t> {
             tasks: txn.open_table(tables::TASKS)?,
             task_names: txn.open_table(tables::TASK_NAMES)?,
             acks: txn.open_table(tables::ACKS)?,
+            task_status: txn.open_table(tables::TASK_STATUS)?,
             counters,
             log_seq,
             outbox_seq,
@@ -633,6 +650,10 @@ impl<'t> Tables<'t> {
                     self.acks
                         .insert((org.as_str(), task, *time_ms, self.ack_seq), u8::from(*ok))?;
                     outcome.acks.push(self.ack_seq);
+                }
+                Op::TaskStatus { org, task, status } => {
+                    self.task_status
+                        .insert((org.as_str(), *task), status.as_str())?;
                 }
             }
         }
