@@ -74,6 +74,23 @@ enum Command {
         #[command(subcommand)]
         which: crate::bench::Which,
     },
+    /// Record one run of a scheduled job on a running trackway and print the ack's id.
+    ///
+    /// `API_KEY=... trackway track nightly-backup`. Exit codes: 0 done, 1 trackway could not be
+    /// reached, 2 it refused the request.
+    Track {
+        /// The task: its id if all digits, else its name (created on its first run).
+        task: String,
+        #[command(flatten)]
+        remote: crate::track::Remote,
+    },
+    /// Show the scheduled jobs of a running trackway and their status.
+    Tasks {
+        #[command(subcommand)]
+        action: crate::track::TasksAction,
+        #[command(flatten)]
+        remote: crate::track::Remote,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -219,6 +236,8 @@ pub fn main() -> ExitCode {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Bench { which } => crate::bench::run(which).await.map(|()| ExitCode::SUCCESS),
+            Command::Track { task, remote } => Ok(crate::track::track(&task, &remote).await),
+            Command::Tasks { action, remote } => Ok(crate::track::tasks(action, &remote).await),
         }
     });
     match result {

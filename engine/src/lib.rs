@@ -13,6 +13,8 @@
 //! - [`bundled`]: the first-party plugins embedded in the binary.
 //! - [`tasks`]: task evaluation through the `tasks` pipeline, and the scheduler.
 //! - [`bench`]: `trackway bench`, the reproducible benchmarks behind `BENCHMARKS.md`.
+//! - [`track`]: `trackway track` and `trackway tasks`, scheduled-job commands that talk to a
+//!   running trackway through `trackway-client`.
 
 pub mod auth;
 pub mod bench;
@@ -25,3 +27,4 @@ pub mod metrics;
 pub mod pipelines;
 pub mod serve;
 pub mod tasks;
+pub mod track;

@@ -8,6 +8,7 @@
 //! - `ingest`: the README flow, validation errors, idempotency.
 //! - `inventory`: SVT routes, version history, the inventory API.
 //! - `tasks`: scheduled-job tracking (the seed table, rolling boundaries, API errors).
+//! - `track`: the `trackway track` and `trackway tasks` commands (the seed's CLI) against a server.
 //! - `validate`: `trackway validate`.
 //! - `sandbox`: misbehaving plugins (deadline, memory, panic) do not take the engine down.
 //! - `crash`: `kill -9` while events are posted loses nothing and duplicates nothing.
@@ -19,4 +20,5 @@ mod ingest;
 mod inventory;
 mod sandbox;
 mod tasks;
+mod track;
 mod validate;

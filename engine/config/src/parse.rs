@@ -798,7 +798,7 @@ mod tests {
                 "input `a` listed twice in processor `p`",
                 "unknown key `kinds` in processor `p` (expected one of `plugin`, `path`, \
                  `inputs`, `config`, `grants`, `limits`, `batch_max_events`)",
-                "unknown grant `stat` for processor `p` (known: `state`, `history`)",
+                "unknown grant `stat` for processor `p` (known: `state`, `history`, `inventory`)",
                 "grant `state` listed twice in processor `p`",
                 "`batch_max_events` in processor `p` must be between 1 and 4096, found 0",
                 "wrong type for `timeout_ms` in `limits` of processor `p`: expected an integer, \
