@@ -43,6 +43,9 @@
 //! reqwest = { version = "0.12", default-features = false, features = ["rustls-tls"] }
 //! ```
 //!
+//! The `trackway` binary does exactly that (its `http` capability reaches https webhooks), so
+//! `trackway track` speaks https.
+//!
 //! # Layout
 //! - [`client`]: [`Client`], one method per route.
 //! - [`task`]: tasks, acks, evaluations and reports ([`TaskRef`], [`NewTask`], [`TaskStatus`],

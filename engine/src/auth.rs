@@ -274,6 +274,19 @@ impl Access {
             .cloned())
     }
 
+    /// The orgs a request may see: the org of its valid key, or, without a key, the open ones.
+    pub fn visible_orgs(&self, headers: &axum::http::HeaderMap) -> BTreeSet<String> {
+        match request_key(headers) {
+            Some(key) => self
+                .lookup(key)
+                .ok()
+                .flatten()
+                .map(|entry| BTreeSet::from([entry.org]))
+                .unwrap_or_default(),
+            None => self.open.clone(),
+        }
+    }
+
     /// Authorise a request for `org` (from the path; `None` for seed-compatible routes) that
     /// needs `scope`.
     pub fn authorize(
@@ -328,14 +341,12 @@ impl Access {
 }
 
 /// The API key of a request, from `X-API-KEY` or `Authorization: Bearer`.
-fn request_key(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+fn request_key(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .or_else(|| {
-            parts
-                .headers
+            headers
                 .get(axum::http::header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
@@ -353,7 +364,7 @@ async fn extract(
         .map(|p| p.0)
         .unwrap_or_default();
     state.access.authorize(
-        request_key(parts),
+        request_key(&parts.headers),
         params.get("org").map(String::as_str),
         scope,
     )
@@ -363,6 +374,19 @@ async fn extract(
 pub struct Read(pub Caller);
 /// An authorised caller with at least write access.
 pub struct Write(pub Caller);
+/// An authorised caller with admin access (replaying dead letters).
+pub struct Admin(pub Caller);
+
+impl FromRequestParts<std::sync::Arc<AppState>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &std::sync::Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        extract(parts, state, Scope::Admin).await.map(Admin)
+    }
+}
 
 impl FromRequestParts<std::sync::Arc<AppState>> for Read {
     type Rejection = ApiError;

@@ -8,6 +8,7 @@
 //! - [`pipelines`]: loading `pipelines/<org>/*.toml`, with plugin configs checked by the plugins.
 //! - [`executor`]: one task per pipeline (sources and processors) and per sink (outbox delivery).
 //! - [`ingest`]: turning submitted events into durable log entries.
+//! - [`deployments`]: the deployment tracker: API bodies, events and projection records.
 //! - [`http`]: the axum router, its error shape and its resources.
 //! - [`metrics`]: every counter and histogram, and their Prometheus rendering.
 //! - [`bundled`]: the first-party plugins embedded in the binary.
@@ -20,6 +21,7 @@ pub mod auth;
 pub mod bench;
 pub mod bundled;
 pub mod cli;
+pub mod deployments;
 pub mod executor;
 pub mod http;
 pub mod ingest;

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use trackway_config::{
     ConfigProblem, Diagnostics, OrgId, Pipeline, PluginChecker, PluginRef, StageKind, StageSpec,
 };
-use trackway_runtime::{Limits, PluginSource, Runtime, StageContext, World};
+use trackway_runtime::{Grants, Limits, PluginSource, Runtime, StageContext, World};
 
 /// Every pipeline found, and the diagnostics of the files that failed.
 pub struct Loaded {
@@ -27,6 +27,14 @@ pub fn plugin_source(plugin: &PluginRef) -> PluginSource {
         PluginRef::Bundled(id) => PluginSource::Bundled(id.clone()),
         PluginRef::Path(path) => PluginSource::Path(path.clone()),
     }
+}
+
+/// The runtime's view of a stage's grants.
+pub fn grants(grants: &trackway_config::Grants) -> Grants {
+    grants
+        .iter()
+        .map(|(capability, targets)| (capability.as_str().to_owned(), targets.clone()))
+        .collect()
 }
 
 /// The runtime's view of a stage's limits.
@@ -62,7 +70,7 @@ impl PluginChecker for RuntimeChecker<'_> {
             Ok(plugin) => plugin,
             Err(error) => return vec![ConfigProblem::new("", error.to_string())],
         };
-        let grants = stage.grants.iter().map(|c| c.as_str().to_owned()).collect();
+        let grants = grants(stage.grants);
         if let Err(error) = plugin.check_stage(stage.id.as_str(), world(stage.kind), &grants) {
             return vec![ConfigProblem::new("", error.to_string())];
         }
@@ -73,9 +81,9 @@ impl PluginChecker for RuntimeChecker<'_> {
             plugin: source.to_string(),
         };
         let limits = limits(&trackway_config::Limits::default());
-        let mut instance = self
-            .runtime
-            .instance(plugin, context, stage.config.to_string(), limits);
+        let mut instance =
+            self.runtime
+                .instance(plugin, context, grants, stage.config.to_string(), limits);
         match self.handle.block_on(instance.check_config()) {
             Ok(None) => Vec::new(),
             Ok(Some(trackway_runtime::PluginError::InvalidConfig(problems))) => problems

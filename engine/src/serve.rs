@@ -75,6 +75,7 @@ pub fn runtime(data_dir: &Path, store: Option<Store>) -> anyhow::Result<Runtime>
         bundled: bundled::plugins(),
         store,
         clock: Arc::new(SystemClock),
+        data_dir: Some(data_dir.to_path_buf()),
     })?)
 }
 
@@ -108,7 +109,8 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         log_tail,
         shutdown,
     });
-    let running = executor::start(shared, &loaded.pipelines)?;
+    let targets = sink_targets(&loaded.pipelines);
+    let running = executor::start(shared.clone(), &loaded.pipelines)?;
     let schedulers =
         crate::tasks::start(&store, &running.gates, options.task_interval, &shutdown_rx);
     let settings = crate::auth::read_orgs(&dir)?;
@@ -129,6 +131,9 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         hooks: running.hooks.clone(),
         gates: running.gates.clone(),
         sinks: running.sink_scopes.clone(),
+        processors: running.processor_scopes.clone(),
+        targets,
+        runtime: shared.runtime.clone(),
     });
     state.ready.store(true, Ordering::Release);
     let listener = tokio::net::TcpListener::bind(options.listen)
@@ -138,9 +143,16 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     tracing::info!(%addr, pipelines = loaded.pipelines.len(), dir = %dir.display(), "trackway is serving");
     // The first line on stdout is the address, for scripts and tests that listen on port 0.
     println!("listening on http://{addr}");
-    axum::serve(listener, http::router(state, options.body_limit))
-        .with_graceful_shutdown(signal())
-        .await?;
+    let app = tower::Layer::layer(
+        &tower::util::MapRequestLayer::new(http::trim_trailing_slash),
+        http::router(state, options.body_limit),
+    );
+    axum::serve(
+        listener,
+        axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+    )
+    .with_graceful_shutdown(signal())
+    .await?;
     tracing::info!("shutting down: finishing the current batches");
     let _ = shutdown_tx.send(true);
     running.join().await;
@@ -148,6 +160,33 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         let _ = scheduler.await;
     }
     Ok(())
+}
+
+/// The targets of the `redis`, `statsd` and `sql` grants of every sink.
+fn sink_targets(pipelines: &[trackway_config::Pipeline]) -> Vec<http::health::SinkTarget> {
+    use trackway_config::Capability;
+    let mut targets = Vec::new();
+    for pipeline in pipelines {
+        for sink in &pipeline.sinks {
+            for (capability, granted) in &sink.grants {
+                if !matches!(
+                    capability,
+                    Capability::Redis | Capability::Statsd | Capability::Sql
+                ) {
+                    continue;
+                }
+                for target in granted {
+                    targets.push(http::health::SinkTarget {
+                        org: pipeline.org.to_string(),
+                        stage: format!("{}/{}/{}", pipeline.org, pipeline.name, sink.id),
+                        capability: capability.as_str(),
+                        target: target.clone(),
+                    });
+                }
+            }
+        }
+    }
+    targets
 }
 
 async fn signal() {

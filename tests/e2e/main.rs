@@ -4,6 +4,9 @@
 //! # Layout
 //! - `harness`: starting and stopping servers, HTTP helpers, polling with a deadline, building
 //!   test plugins.
+//! - `services`: real Redis, PostgreSQL and a statsd (UDP) listener on free loopback ports.
+//! - `deployments`: the deployment-tracker API against every real sink, pagination, errors, a
+//!   Redis outage and the dead-letter queue.
 //! - `auth`: API keys and orgs.
 //! - `ingest`: the README flow, validation errors, idempotency.
 //! - `inventory`: SVT routes, version history, the inventory API.
@@ -15,10 +18,12 @@
 
 mod auth;
 mod crash;
+mod deployments;
 mod harness;
 mod ingest;
 mod inventory;
 mod sandbox;
+mod services;
 mod tasks;
 mod track;
 mod validate;

@@ -6,9 +6,7 @@
 //! [`ConfigProblem`]s it returns back to spans in the file. [`NoPluginCheck`] skips this, for
 //! schema-only validation.
 
-use std::collections::BTreeSet;
-
-use crate::capability::Capability;
+use crate::capability::Grants;
 use crate::id::StageId;
 use crate::pipeline::{PluginRef, StageKind};
 
@@ -23,8 +21,8 @@ pub struct StageSpec<'a> {
     pub plugin: &'a PluginRef,
     /// The stage's `config` table as JSON (`{}` when absent).
     pub config: &'a serde_json::Value,
-    /// The stage's `grants`.
-    pub grants: &'a BTreeSet<Capability>,
+    /// The stage's `grants`, with their targets.
+    pub grants: &'a Grants,
 }
 
 /// One problem with a stage's `config`, as reported by a plugin.

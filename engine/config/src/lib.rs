@@ -47,7 +47,7 @@
 //! - `checker`: the [`PluginChecker`] hook for plugin configs.
 //! - `plugin_config`: a stage's `config` table as JSON, and problem paths back to spans.
 //! - `id`: the validated identifiers [`OrgId`], [`PipelineName`], [`StageId`].
-//! - `capability`: [`Capability`], what `grants` may name.
+//! - `capability`: [`Capability`], what `grants` may name, and [`Grants`], what a stage got.
 //! - `kind_pattern`: [`KindPattern`], the globs of an `events` source.
 //! - `diagnostic`: [`Diagnostic`], [`Diagnostics`] and their rendering.
 //! - `error`: errors outside a pipeline file ([`Error`], ...).
@@ -64,7 +64,7 @@ mod pipeline;
 mod plugin_config;
 mod source;
 
-pub use capability::Capability;
+pub use capability::{Capability, Grants};
 pub use checker::{ConfigProblem, NoPluginCheck, PluginChecker, StageSpec};
 pub use compile::load;
 pub use diagnostic::{Diagnostic, Diagnostics};

@@ -7,14 +7,13 @@
 //! does not look across stages: ids, inputs and cycles are `compile`'s.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 use std::ops::{Range, RangeInclusive};
 use std::path::Path;
 
 use serde_spanned::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::capability::Capability;
+use crate::capability::{Capability, Grants};
 use crate::diagnostic::{Diagnostic, closest};
 use crate::id::{StageId, check_plugin_id};
 use crate::kind_pattern::KindPattern;
@@ -119,8 +118,8 @@ pub(crate) struct RawStage<'d, 'i> {
     pub config: Option<&'d Value<'i>>,
     /// `config` as JSON, `None` if it could not be converted (and that was reported).
     pub config_json: Option<serde_json::Value>,
-    /// The valid `grants`.
-    pub grants: BTreeSet<Capability>,
+    /// The valid `grants`, with their targets.
+    pub grants: Grants,
     /// `limits`, defaults filled in.
     pub limits: Limits,
     /// `poll_interval_ms` of a plugin source, or its default.
@@ -383,7 +382,7 @@ impl Walker<'_> {
             inputs: Vec::new(),
             config: None,
             config_json: Some(serde_json::Value::Object(Default::default())),
-            grants: BTreeSet::new(),
+            grants: Grants::new(),
             limits: Limits::default(),
             poll_interval_ms: DEFAULT_POLL_INTERVAL_MS,
             batch_max_events: DEFAULT_BATCH_MAX_EVENTS,
@@ -622,30 +621,113 @@ impl Walker<'_> {
     }
 
     fn grants(&mut self, stage: &mut RawStage<'_, '_>, value: &Value<'_>, context: &str) {
-        let Some(grants) = self.strings(value, "grants", context) else {
-            return;
-        };
-        let known: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
-        for (grant, span) in grants {
-            match grant.parse::<Capability>() {
-                Ok(capability) if !stage.grants.insert(capability) => {
-                    self.error(span, format!("grant `{grant}` listed twice in {context}"));
-                }
-                Ok(_) => {}
-                Err(_) => {
-                    let message = format!(
-                        "unknown grant `{grant}` for {context} (known: {})",
-                        one_of(&known)
-                    );
-                    match closest(grant, known.iter().copied()) {
-                        Some(close) => {
-                            self.error_with_help(span, message, format!("did you mean `{close}`?"));
-                        }
-                        None => self.error(span, message),
-                    }
-                }
+        let items = match value.get_ref() {
+            DeValue::Array(items) => items,
+            DeValue::String(text) => {
+                let message = format!(
+                    "wrong type for `grants` in {context}: expected an array, found a string"
+                );
+                self.error_with_help(
+                    value.span(),
+                    message,
+                    format!("write `grants = [\"{text}\"]`"),
+                );
+                return;
             }
+            _ => {
+                let what = format!("`grants` in {context}");
+                self.wrong_type(value, &what, "an array");
+                return;
+            }
+        };
+        for item in items.iter() {
+            let (name, name_span, targets) = match item.get_ref() {
+                DeValue::String(name) => (name.as_ref(), item.span(), None),
+                DeValue::Table(table) if table.len() == 1 => {
+                    let (key, targets) = table.iter().next().expect("one entry");
+                    (key.get_ref().as_ref(), key.span(), Some(targets))
+                }
+                _ => {
+                    let what = format!("an element of `grants` in {context}");
+                    self.wrong_type(item, &what, "a capability name or `{ <name> = <targets> }`");
+                    continue;
+                }
+            };
+            let Some(capability) = self.capability(name, name_span.clone(), context) else {
+                continue;
+            };
+            if stage.grants.contains_key(&capability) {
+                self.error(
+                    name_span,
+                    format!("grant `{name}` listed twice in {context}"),
+                );
+                continue;
+            }
+            let targets = match (targets, capability.takes_targets()) {
+                (None, false) => Vec::new(),
+                (None, true) => {
+                    self.error_with_help(
+                        name_span,
+                        format!("grant `{name}` in {context} needs its targets"),
+                        format!("write `{}`", capability.example()),
+                    );
+                    continue;
+                }
+                (Some(_), false) => {
+                    self.error_with_help(
+                        item.span(),
+                        format!("grant `{name}` in {context} takes no targets"),
+                        format!("write `{}`", capability.example()),
+                    );
+                    continue;
+                }
+                (Some(targets), true) => {
+                    let targets = match targets.get_ref() {
+                        DeValue::String(one) => vec![(one.as_ref(), targets.span())],
+                        _ => match self.strings(targets, name, &format!("grants of {context}")) {
+                            Some(targets) => targets,
+                            None => continue,
+                        },
+                    };
+                    if targets.is_empty() {
+                        self.error(
+                            item.span(),
+                            format!("grant `{name}` in {context} lists no targets"),
+                        );
+                        continue;
+                    }
+                    let mut valid = Vec::new();
+                    for (target, span) in targets {
+                        match capability.check_target(target) {
+                            Ok(()) => valid.push(target.to_owned()),
+                            Err(why) => self.error(
+                                span,
+                                format!("invalid `{name}` target in {context}: {why}"),
+                            ),
+                        }
+                    }
+                    valid
+                }
+            };
+            stage.grants.insert(capability, targets);
         }
+    }
+
+    /// The capability `name` (at `span`) names, or an error with the closest known name.
+    fn capability(&mut self, name: &str, span: Span, context: &str) -> Option<Capability> {
+        if let Ok(capability) = name.parse::<Capability>() {
+            return Some(capability);
+        }
+        let known: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
+        let message = format!(
+            "unknown grant `{name}` for {context} (known: {})",
+            one_of(&known)
+        );
+        match closest(name, known.iter().copied()) {
+            Some(close) => self.error_with_help(span, message, format!("did you mean `{close}`?")),
+            None => self.error(span, message),
+        }
+        None
     }
 
     fn config<'d, 'i>(
@@ -798,7 +880,7 @@ mod tests {
                 "input `a` listed twice in processor `p`",
                 "unknown key `kinds` in processor `p` (expected one of `plugin`, `path`, \
                  `inputs`, `config`, `grants`, `limits`, `batch_max_events`)",
-                "unknown grant `stat` for processor `p` (known: `state`, `history`, `inventory`)",
+                "unknown grant `stat` for processor `p` (known: `state`, `history`, `inventory`, `redis`, `statsd`, `sql`, `http`)",
                 "grant `state` listed twice in processor `p`",
                 "`batch_max_events` in processor `p` must be between 1 and 4096, found 0",
                 "wrong type for `timeout_ms` in `limits` of processor `p`: expected an integer, \

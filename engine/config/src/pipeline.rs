@@ -55,12 +55,12 @@
 //! | `batch_max_events` | - | - | - | optional | optional |
 //! | `retry` | - | - | - | - | optional |
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::capability::Capability;
+use crate::capability::Grants;
 use crate::id::{OrgId, PipelineName, StageId};
 use crate::kind_pattern::KindPattern;
 
@@ -170,9 +170,9 @@ pub enum SourceKind {
         /// `config`: handed to the plugin as JSON. Default `{}`.
         /// Example: `config = { repo = "a/b" }`.
         config: serde_json::Value,
-        /// `grants`: host capabilities the plugin may use. Default none.
-        /// Example: `grants = ["state"]`.
-        grants: BTreeSet<Capability>,
+        /// `grants`: host capabilities the plugin may use, with their targets. Default none.
+        /// Example: `grants = ["state", { http = ["api.github.com"] }]`.
+        grants: Grants,
         /// `limits`: per-call resource limits.
         limits: Limits,
         /// `poll_interval_ms`: milliseconds between two polls, at least 100. Default 60000.
@@ -191,9 +191,10 @@ pub struct Stage {
     /// `config`: any TOML table, handed to the plugin as JSON (datetimes become RFC 3339
     /// strings). Default `{}`. Example: `config = { field = "version" }`.
     pub config: serde_json::Value,
-    /// `grants`: host capabilities the plugin may use. Default none.
-    /// Example: `grants = ["history"]`.
-    pub grants: BTreeSet<Capability>,
+    /// `grants`: host capabilities the plugin may use, with their targets for those that reach
+    /// outside (see [`Capability`](crate::Capability)). Default none.
+    /// Example: `grants = ["history", { redis = "redis://127.0.0.1:6379" }]`.
+    pub grants: Grants,
     /// `limits`: per-call resource limits.
     pub limits: Limits,
     /// `inputs`: the stages whose events this stage receives, at least one, no sinks, no
@@ -326,7 +327,7 @@ mod tests {
             id: id.parse().unwrap(),
             plugin: PluginRef::Bundled(id.to_owned()),
             config: serde_json::json!({}),
-            grants: BTreeSet::new(),
+            grants: Grants::new(),
             limits: Limits::default(),
             inputs: inputs.iter().map(|i| i.parse().unwrap()).collect(),
             batch_max_events: 256,

@@ -1,6 +1,8 @@
 //! The only `bindgen!` of the host: Rust bindings for the three worlds of `wit/plugin.wit`.
 //! `sink` and `source` reuse the interfaces generated for `processor`, so an event or an error
-//! is one Rust type whichever world it crosses.
+//! is one Rust type whichever world it crosses. The capabilities that reach outside (`redis`,
+//! `statsd`, `sql`, `http`) are async on the host: a plugin waiting on a server holds no thread,
+//! and the call's deadline keeps running while it waits.
 
 #![expect(
     missing_docs,
@@ -12,6 +14,12 @@ pub mod processor {
     wasmtime::component::bindgen!({
         path: "../../wit",
         world: "processor",
+        imports: {
+            "trackway:plugin/redis": async,
+            "trackway:plugin/statsd": async,
+            "trackway:plugin/sql": async,
+            "trackway:plugin/http": async,
+        },
         exports: { default: async },
     });
 }
@@ -29,6 +37,10 @@ pub mod sink {
             "trackway:plugin/state": super::processor::trackway::plugin::state,
             "trackway:plugin/history": super::processor::trackway::plugin::history,
             "trackway:plugin/inventory": super::processor::trackway::plugin::inventory,
+            "trackway:plugin/redis": super::processor::trackway::plugin::redis,
+            "trackway:plugin/statsd": super::processor::trackway::plugin::statsd,
+            "trackway:plugin/sql": super::processor::trackway::plugin::sql,
+            "trackway:plugin/http": super::processor::trackway::plugin::http,
         },
     });
 }
@@ -46,9 +58,15 @@ pub mod source {
             "trackway:plugin/state": super::processor::trackway::plugin::state,
             "trackway:plugin/history": super::processor::trackway::plugin::history,
             "trackway:plugin/inventory": super::processor::trackway::plugin::inventory,
+            "trackway:plugin/redis": super::processor::trackway::plugin::redis,
+            "trackway:plugin/statsd": super::processor::trackway::plugin::statsd,
+            "trackway:plugin/sql": super::processor::trackway::plugin::sql,
+            "trackway:plugin/http": super::processor::trackway::plugin::http,
         },
     });
 }
 
 pub use processor::trackway::plugin::types;
-pub use processor::trackway::plugin::{clock, history, inventory, log, state};
+pub use processor::trackway::plugin::{
+    clock, history, http, inventory, log, redis, sql, state, statsd,
+};

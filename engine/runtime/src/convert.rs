@@ -1,8 +1,66 @@
 //! Conversions between the store's [`Event`] and the WIT `event` record.
 
 use trackway_store::{Event, Ulid};
+use ulid::ULID_LEN;
+use wasmtime::component::{ComponentType, Lower};
 
 use crate::bindings::types;
+
+/// The WIT `event` record lowered straight from a store [`Event`]: a call copies these strings
+/// into the instance's memory, so building an owned [`types::Event`] first (as
+/// [`event_to_wit`] does) would copy every string of every event once more for nothing.
+#[derive(ComponentType, Lower)]
+#[component(record)]
+pub(crate) struct EventRef<'a> {
+    id: &'a str,
+    org: &'a str,
+    kind: &'a str,
+    source: &'a str,
+    time: u64,
+    subject: &'a str,
+    attributes: &'a [(String, String)],
+    payload: &'a str,
+    parent: Option<&'a str>,
+}
+
+/// The text of an event's ids, for an [`EventRef`] to borrow.
+pub(crate) struct IdText {
+    id: [u8; ULID_LEN],
+    parent: Option<[u8; ULID_LEN]>,
+}
+
+impl IdText {
+    pub(crate) fn new(event: &Event) -> Self {
+        let text = |ulid: Ulid| {
+            let mut buf = [0; ULID_LEN];
+            ulid.array_to_str(&mut buf);
+            buf
+        };
+        Self {
+            id: text(event.id),
+            parent: event.parent.map(text),
+        }
+    }
+}
+
+impl<'a> From<(&'a Event, &'a IdText)> for EventRef<'a> {
+    /// `event` as WIT, with its ids from `ids` (made by [`IdText::new`] from the same event).
+    fn from((event, ids): (&'a Event, &'a IdText)) -> Self {
+        let text =
+            |buf: &'a [u8; ULID_LEN]| std::str::from_utf8(buf).expect("a ULID's text is ASCII");
+        Self {
+            id: text(&ids.id),
+            org: &event.org,
+            kind: &event.kind,
+            source: &event.source,
+            time: event.time_ms,
+            subject: &event.subject,
+            attributes: &event.attributes,
+            payload: &event.payload,
+            parent: ids.parent.as_ref().map(text),
+        }
+    }
+}
 
 /// The WIT form of `event`.
 pub fn event_to_wit(event: &Event) -> types::Event {

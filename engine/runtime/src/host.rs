@@ -1,5 +1,6 @@
 //! The state of one plugin instance's store, and the host interfaces it imports: `log`, `clock`,
-//! `state` and `history`, plus a deny-by-default WASI context (no env, no files, no sockets).
+//! `state`, `history` and `inventory` (the capabilities that reach outside are in
+//! [`crate::capability`]), plus a deny-by-default WASI context (no env, no files, no sockets).
 //!
 //! Writes through `state` and `history` are buffered in [`Pending`] and handed to the executor
 //! after a successful call, so they become durable in the same transaction as the call's outputs
@@ -16,6 +17,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{clock, history, inventory, log, state, types};
+use crate::capability::{Connections, Grants};
 use crate::convert;
 
 /// The time source of plugins and of evaluation logic; tests inject a fixed one.
@@ -122,24 +124,30 @@ pub struct HostState {
     store: Option<Store>,
     clock: Arc<dyn Clock>,
     pub(crate) pending: Pending,
-    /// State values read from the store or written by successful calls, so a stage that reads
-    /// the same keys over and over (semver: the previous version of each subject) does not open
-    /// a read transaction per event. Only this instance writes its scope, so the cache is
-    /// exact as long as every successful call's writes are committed; the executor drops it
+    /// State values read from the store or written by calls, so a stage that reads the same
+    /// keys over and over (semver: the previous version of each subject) does not open a read
+    /// transaction per event. Writes go here as they are made (and to `pending`): a call that
+    /// fails discards the whole instance, cache included, so what remains is exact as long as
+    /// every successful call's writes are committed; the executor drops it
     /// ([`crate::Instance::forget_cached_state`]) when a commit fails.
     pub(crate) cache: HashMap<String, Option<Vec<u8>>>,
     /// A dry-run instance (see [`crate::Instance::dry_run`]): reads the committed state only,
     /// caches nothing, and its writes are thrown away.
     pub(crate) dry: bool,
-    /// When the current call must end; checked at every epoch tick.
+    /// When the current call must end; checked at every epoch tick, and bounding the waits of
+    /// host calls.
     pub(crate) deadline: Instant,
+    /// What the stage was granted, with the targets of capabilities that reach outside.
+    pub(crate) grants: Arc<Grants>,
+    /// The runtime's connection pools.
+    pub(crate) connections: Arc<Connections>,
 }
 
 impl HostState {
     pub(crate) fn new(
         context: Arc<StageContext>,
-        store: Option<Store>,
-        clock: Arc<dyn Clock>,
+        grants: Arc<Grants>,
+        runtime: &crate::loader::Inner,
         max_memory_bytes: usize,
     ) -> Self {
         let wasi = WasiCtx::builder()
@@ -157,12 +165,14 @@ impl HostState {
             },
             scope: context.scope(),
             context,
-            store,
-            clock,
+            store: runtime.store.clone(),
+            clock: runtime.clock.clone(),
             pending: Pending::default(),
             cache: HashMap::new(),
             dry: false,
             deadline: Instant::now(),
+            grants,
+            connections: runtime.connections.clone(),
         }
     }
 }
@@ -200,11 +210,12 @@ impl clock::Host for HostState {
 
 impl state::Host for HostState {
     fn get(&mut self, key: String) -> Option<Vec<u8>> {
+        // The cache holds this call's writes too, unless it was cleared when full since (or this
+        // is a dry run, which caches nothing): then `pending` does.
         if let Some(value) = self
-            .pending
-            .state
+            .cache
             .get(&key)
-            .or_else(|| self.cache.get(&key))
+            .or_else(|| self.pending.state.get(&key))
         {
             return value.clone();
         }
@@ -231,11 +242,24 @@ impl state::Host for HostState {
     }
 
     fn set(&mut self, key: String, value: Vec<u8>) {
-        self.pending.state.insert(key, Some(value));
+        self.write(key, Some(value));
     }
 
     fn delete(&mut self, key: String) {
-        self.pending.state.insert(key, None);
+        self.write(key, None);
+    }
+}
+
+impl HostState {
+    /// Record a state write of the current call: in `pending`, and in the cache (see there).
+    fn write(&mut self, key: String, value: Option<Vec<u8>>) {
+        if !self.dry {
+            if self.cache.len() >= STATE_CACHE_ENTRIES && !self.cache.contains_key(&key) {
+                self.cache.clear();
+            }
+            self.cache.insert(key.clone(), value.clone());
+        }
+        self.pending.state.insert(key, value);
     }
 }
 

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use trackway_store::Event;
+use wasmtime::component::TypedFunc;
 use wasmtime::{Trap, UpdateDeadline};
 
 use crate::bindings::{processor, sink, source, types};
-use crate::convert;
+use crate::capability::Grants;
+use crate::convert::{self, EventRef, IdText};
 use crate::error::{CallError, PluginError};
 use crate::host::{HostState, Pending, StageContext};
 use crate::loader::{Plugin, Pre, Runtime};
@@ -56,9 +58,17 @@ pub struct HookResponse {
     pub events: Vec<Event>,
 }
 
+/// `process`, called with events borrowed from the caller (see [`EventRef`]); the generated
+/// binding takes owned WIT events, which would mean copying every event before the call copies
+/// it into the instance. Type-checked once per instance; `'static` here is shortened to the
+/// caller's borrow at each call.
+type ProcessFn = TypedFunc<(&'static [EventRef<'static>],), (Vec<types::Processed>,)>;
+/// `deliver`, likewise.
+type DeliverFn = TypedFunc<(&'static [EventRef<'static>],), (Vec<Result<(), types::Error>>,)>;
+
 enum Bindings {
-    Processor(processor::Processor),
-    Sink(sink::Sink),
+    Processor(processor::Processor, ProcessFn),
+    Sink(sink::Sink, DeliverFn),
     Source(source::Source),
 }
 
@@ -72,6 +82,7 @@ pub struct Instance {
     runtime: Runtime,
     plugin: Arc<Plugin>,
     context: Arc<StageContext>,
+    grants: Arc<Grants>,
     config: String,
     limits: Limits,
     live: Option<Live>,
@@ -80,11 +91,12 @@ pub struct Instance {
 }
 
 impl Runtime {
-    /// An instance of `plugin` for a stage; nothing runs until the first call.
+    /// An instance of `plugin` for a stage with `grants`; nothing runs until the first call.
     pub fn instance(
         &self,
         plugin: Arc<Plugin>,
         context: StageContext,
+        grants: Grants,
         config_json: String,
         limits: Limits,
     ) -> Instance {
@@ -92,6 +104,7 @@ impl Runtime {
             runtime: self.clone(),
             plugin,
             context: Arc::new(context),
+            grants: Arc::new(grants),
             config: config_json,
             limits,
             live: None,
@@ -129,12 +142,7 @@ impl Instance {
         let engine = self.runtime.flavour(self.plugin.fueled).clone();
         let inner = &self.runtime.inner;
         let max_memory = usize::try_from(self.limits.max_memory_bytes).unwrap_or(usize::MAX);
-        let host = HostState::new(
-            self.context.clone(),
-            inner.store.clone(),
-            inner.clock.clone(),
-            max_memory,
-        );
+        let host = HostState::new(self.context.clone(), self.grants.clone(), inner, max_memory);
         let mut store = wasmtime::Store::new(&engine, host);
         store.data_mut().dry = self.dry;
         store.limiter(|host| &mut host.limiter);
@@ -148,11 +156,24 @@ impl Instance {
         self.created += 1;
         arm(&mut store, self.limits).map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
         let instantiated = match &self.plugin.pre {
-            Pre::Processor(pre) => pre
-                .instantiate_async(&mut store)
-                .await
-                .map(Bindings::Processor),
-            Pre::Sink(pre) => pre.instantiate_async(&mut store).await.map(Bindings::Sink),
+            Pre::Processor(pre) => {
+                let instance = pre.instance_pre().instantiate_async(&mut store).await;
+                instance.and_then(|instance| {
+                    Ok(Bindings::Processor(
+                        processor::Processor::new(&mut store, &instance)?,
+                        typed(&mut store, &instance, "process")?,
+                    ))
+                })
+            }
+            Pre::Sink(pre) => {
+                let instance = pre.instance_pre().instantiate_async(&mut store).await;
+                instance.and_then(|instance| {
+                    Ok(Bindings::Sink(
+                        sink::Sink::new(&mut store, &instance)?,
+                        typed(&mut store, &instance, "deliver")?,
+                    ))
+                })
+            }
             Pre::Source(pre) => pre
                 .instantiate_async(&mut store)
                 .await
@@ -164,8 +185,8 @@ impl Instance {
         };
         arm(&mut store, self.limits).map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
         let result = match &bindings {
-            Bindings::Processor(b) => b.call_init(&mut store, &self.config).await,
-            Bindings::Sink(b) => b.call_init(&mut store, &self.config).await,
+            Bindings::Processor(b, _) => b.call_init(&mut store, &self.config).await,
+            Bindings::Sink(b, _) => b.call_init(&mut store, &self.config).await,
             Bindings::Source(b) => b.call_init(&mut store, &self.config).await,
         };
         match result {
@@ -208,9 +229,7 @@ impl Instance {
                 if host.dry {
                     return Ok((value, Pending::default()));
                 }
-                for (key, value) in &pending.state {
-                    host.cache.insert(key.clone(), value.clone());
-                }
+                // The state writes are in the cache already (`HostState::write`).
                 Ok((value, pending))
             }
             Err(error) => {
@@ -236,12 +255,17 @@ impl Instance {
 
     /// Run a processor over a batch: one [`Output`] per event, in order.
     pub async fn process(&mut self, events: &[Event]) -> Result<(Vec<Output>, Pending), CallError> {
-        let wit: Vec<_> = events.iter().map(convert::event_to_wit).collect();
+        let ids: Vec<IdText> = events.iter().map(IdText::new).collect();
+        let wit: Vec<EventRef<'_>> = events.iter().zip(&ids).map(EventRef::from).collect();
         let live = self.live().await?;
-        let Bindings::Processor(bindings) = &live.bindings else {
+        let Bindings::Processor(_, process) = &live.bindings else {
             return Err(CallError::Contract("not a processor".into()));
         };
-        let result = bindings.call_process(&mut live.store, &wit).await;
+        let process: TypedFunc<(&[EventRef<'_>],), _> = *process;
+        let result = process
+            .call_async(&mut live.store, (&wit,))
+            .await
+            .map(|(outputs,)| outputs);
         let (outputs, pending) = self.settle(result)?;
         if outputs.len() != events.len() {
             self.live = None;
@@ -272,12 +296,17 @@ impl Instance {
         &mut self,
         events: &[Event],
     ) -> Result<(Vec<Result<(), PluginError>>, Pending), CallError> {
-        let wit: Vec<_> = events.iter().map(convert::event_to_wit).collect();
+        let ids: Vec<IdText> = events.iter().map(IdText::new).collect();
+        let wit: Vec<EventRef<'_>> = events.iter().zip(&ids).map(EventRef::from).collect();
         let live = self.live().await?;
-        let Bindings::Sink(bindings) = &live.bindings else {
+        let Bindings::Sink(_, deliver) = &live.bindings else {
             return Err(CallError::Contract("not a sink".into()));
         };
-        let result = bindings.call_deliver(&mut live.store, &wit).await;
+        let deliver: TypedFunc<(&[EventRef<'_>],), _> = *deliver;
+        let result = deliver
+            .call_async(&mut live.store, (&wit,))
+            .await
+            .map(|(results,)| results);
         let (results, pending) = self.settle(result)?;
         if results.len() != events.len() {
             self.live = None;
@@ -352,6 +381,21 @@ impl Instance {
         };
         Ok((response, pending))
     }
+}
+
+/// The export `name` of `instance` as a typed function.
+fn typed<P, R>(
+    store: &mut wasmtime::Store<HostState>,
+    instance: &wasmtime::component::Instance,
+    name: &str,
+) -> wasmtime::Result<TypedFunc<P, R>>
+where
+    P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower,
+    R: wasmtime::component::ComponentNamedList + wasmtime::component::Lift,
+{
+    instance
+        .get_typed_func(&mut *store, name)
+        .map_err(|error| error.context(format!("export `{name}`")))
 }
 
 /// Prepare a store for one call: a fresh deadline, fresh fuel.

@@ -8,19 +8,24 @@
 //! - [`bindings`]: the only `bindgen!`, for the worlds of `wit/plugin.wit`.
 //! - [`loader`]: [`Runtime`] (engines, linker, epoch ticker) and [`Plugin`] loading and checks.
 //! - [`instance`]: [`Instance`], the per-stage instance with limits and trap recovery.
-//! - [`host`]: the store data and the host interfaces (`log`, `clock`, `state`, `history`).
+//! - [`host`]: the store data and the host interfaces (`log`, `clock`, `state`, `history`,
+//!   `inventory`).
+//! - [`capability`]: the capabilities that reach outside (`redis`, `statsd`, `sql`, `http`),
+//!   their grants and connection pools.
 //! - [`convert`]: event conversions between the store and WIT.
 //! - `cache`: the on-disk component cache.
 //! - [`error`]: [`LoadError`], [`CallError`], [`PluginError`].
 
 pub mod bindings;
 mod cache;
+pub mod capability;
 pub mod convert;
 pub mod error;
 pub mod host;
 pub mod instance;
 pub mod loader;
 
+pub use capability::{Connections, Grants};
 pub use error::{CallError, LoadError, PluginError};
 pub use host::{Clock, Pending, StageContext, SystemClock};
 pub use instance::{HookResponse, Instance, Limits, Output, Polled};

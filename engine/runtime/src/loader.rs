@@ -14,6 +14,7 @@ use wasmtime::{Config, Engine};
 
 use crate::bindings::{processor, sink, source};
 use crate::cache::ComponentCache;
+use crate::capability::{Connections, Grants};
 use crate::error::LoadError;
 use crate::host::{Clock, HostState};
 
@@ -99,7 +100,7 @@ impl Plugin {
         &self,
         stage: &str,
         expected: World,
-        grants: &BTreeSet<String>,
+        grants: &Grants,
     ) -> Result<(), LoadError> {
         if self.world != expected {
             return Err(LoadError::WrongWorld {
@@ -109,7 +110,7 @@ impl Plugin {
                 found: self.world.as_str(),
             });
         }
-        if let Some(missing) = self.capabilities.iter().find(|c| !grants.contains(*c)) {
+        if let Some(missing) = self.capabilities.iter().find(|c| !grants.contains_key(*c)) {
             return Err(LoadError::NotGranted {
                 plugin: self.name.clone(),
                 stage: stage.to_owned(),
@@ -123,7 +124,15 @@ impl Plugin {
 /// Host interfaces that need no grant.
 const ALWAYS_AVAILABLE: [&str; 3] = ["types", "log", "clock"];
 /// Host interfaces that need a grant of the same name.
-pub const CAPABILITIES: [&str; 3] = ["state", "history", "inventory"];
+pub const CAPABILITIES: [&str; 7] = [
+    "state",
+    "history",
+    "inventory",
+    "redis",
+    "statsd",
+    "sql",
+    "http",
+];
 
 struct Flavour {
     engine: Engine,
@@ -136,9 +145,6 @@ impl Flavour {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.consume_fuel(fuel);
-        if std::env::var_os("TW_PERFMAP").is_some() {
-            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-        }
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -162,6 +168,8 @@ pub struct RuntimeOptions {
     pub store: Option<Store>,
     /// The clock plugins see.
     pub clock: Arc<dyn Clock>,
+    /// Where SQLite files granted by relative paths (`sqlite://deployments.db`) live.
+    pub data_dir: Option<PathBuf>,
 }
 
 pub(crate) struct Inner {
@@ -170,6 +178,7 @@ pub(crate) struct Inner {
     bundled: HashMap<String, &'static [u8]>,
     pub(crate) store: Option<Store>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) connections: Arc<Connections>,
     loaded: Mutex<HashMap<(String, bool), Arc<Plugin>>>,
     stop: Arc<AtomicBool>,
 }
@@ -209,10 +218,16 @@ impl Runtime {
                 bundled: options.bundled,
                 store: options.store,
                 clock: options.clock,
+                connections: Arc::new(Connections::new(options.data_dir)),
                 loaded: Mutex::default(),
                 stop,
             }),
         })
+    }
+
+    /// The connection pools of the capabilities (for health probes).
+    pub fn connections(&self) -> &Connections {
+        &self.inner.connections
     }
 
     /// Ids of the bundled plugins, sorted.

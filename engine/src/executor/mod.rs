@@ -31,7 +31,7 @@ use trackway_runtime::{Instance, Pending, Runtime, StageContext, World};
 use trackway_store::{Store, WriteBatch};
 
 use crate::metrics::Metrics;
-use crate::pipelines::{limits, plugin_source};
+use crate::pipelines::{grants, limits, plugin_source};
 
 /// What every task shares.
 pub struct Shared {
@@ -60,8 +60,10 @@ pub struct Executor {
     pub hooks: Hooks,
     /// Dry-run gates.
     pub gates: Gates,
-    /// Sink scopes (`org/pipeline/sink`), for lag metrics.
+    /// Sinks (org, pipeline, sink), for lag metrics and replays.
     pub sink_scopes: Vec<(String, String, String)>,
+    /// Processors (org, pipeline, processor), for replays.
+    pub processor_scopes: Vec<(String, String, String)>,
 }
 
 impl Executor {
@@ -82,6 +84,7 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
     let mut hooks = Hooks::new();
     let mut gates = Gates::new();
     let mut sink_scopes = Vec::new();
+    let mut processor_scopes = Vec::new();
     for p in pipelines {
         let org = p.org.to_string();
         let name = p.name.to_string();
@@ -94,6 +97,7 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
         let instance = |stage: &str,
                         plugin: &trackway_config::PluginRef,
                         config: &serde_json::Value,
+                        stage_grants: &trackway_config::Grants,
                         lim: &trackway_config::Limits,
                         world: World|
          -> anyhow::Result<Instance> {
@@ -110,6 +114,7 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
             Ok(shared.runtime.instance(
                 loaded,
                 context(stage, source.to_string()),
+                grants(stage_grants),
                 config.to_string(),
                 limits(lim),
             ))
@@ -126,6 +131,7 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
                     stage.id.as_str(),
                     &stage.plugin,
                     &stage.config,
+                    &stage.grants,
                     &stage.limits,
                     World::Sink,
                 )?,
@@ -146,6 +152,7 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
                 stage.id.as_str(),
                 &stage.plugin,
                 &stage.config,
+                &stage.grants,
                 &stage.limits,
                 World::Processor,
             )?);
@@ -158,11 +165,13 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
         }
         let mut processors = Vec::new();
         for stage in &p.processors {
+            processor_scopes.push((org.clone(), name.clone(), stage.id.to_string()));
             processors.push(pipeline::ProcessorStage::new(
                 instance(
                     stage.id.as_str(),
                     &stage.plugin,
                     &stage.config,
+                    &stage.grants,
                     &stage.limits,
                     World::Processor,
                 )?,
@@ -184,14 +193,15 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
                 SourceKind::Plugin {
                     plugin,
                     config,
+                    grants: source_grants,
                     limits: lim,
                     poll_interval_ms,
-                    ..
                 } => {
                     let instance = Arc::new(tokio::sync::Mutex::new(instance(
                         source.id.as_str(),
                         plugin,
                         config,
+                        source_grants,
                         lim,
                         World::Source,
                     )?));
@@ -215,6 +225,7 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
         hooks,
         gates,
         sink_scopes,
+        processor_scopes,
     })
 }
 

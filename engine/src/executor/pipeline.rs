@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use trackway_config::{KindPattern, Pipeline, SourceKind, Stage, StageId};
 use trackway_runtime::{CallError, Instance, Output, Pending};
-use trackway_store::{DeadLetter, Event, LoggedEvent, Ulid, WriteBatch};
+use trackway_store::{DeadLetter, Event, LoggedEvent, WriteBatch};
 
 use super::{FAULT_BACKOFF, Shared, ids, pause};
 use crate::metrics::{self, stage_labels};
@@ -24,6 +24,10 @@ const IDLE_CURSOR_SAVE: Duration = Duration::from_secs(1);
 /// The attribute that carries, on derived events, the `source` of the original event (their own
 /// `source` names the processor that derived them).
 pub const ORIGIN: &str = "trackway.origin";
+
+/// The attribute naming, on an event in a pipeline's replay queue, the processor to run it
+/// through again (removed before the processor sees it).
+pub const REPLAY_STAGE: &str = "trackway.replay_stage";
 
 /// Where a sink's events come from, and how to wake its task.
 pub struct SinkRoute {
@@ -123,6 +127,16 @@ impl PipelineTask {
             if *shutdown.borrow() {
                 break;
             }
+            match self.replay_round().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(Stalled(why)) => {
+                    self.forget_cached_state();
+                    tracing::error!(pipeline = %self.cursor_name, "replay failed, retrying: {why}");
+                    pause(&mut shutdown, FAULT_BACKOFF).await;
+                    continue;
+                }
+            }
             if self.shared.store.last_seq() <= cursor {
                 if saved != cursor && self.save_cursor(cursor).await {
                     saved = cursor;
@@ -156,7 +170,7 @@ impl PipelineTask {
                 continue;
             }
             let mut write = WriteBatch::lazy();
-            let queued = match self.run_stages(routed, &mut write).await {
+            let queued = match self.run_stages(routed, HashMap::new(), &mut write).await {
                 Ok(queued) => queued,
                 Err(Stalled(why)) => {
                     self.forget_cached_state();
@@ -187,6 +201,55 @@ impl PipelineTask {
         }
         if saved != cursor {
             self.save_cursor(cursor).await;
+        }
+    }
+
+    /// Run the events replayed from the dead-letter queue (queued for this pipeline by
+    /// `POST .../dlq/.../replay`) through the processor each failed at, and on from there.
+    /// Returns whether there were any.
+    async fn replay_round(&mut self) -> Result<bool, Stalled> {
+        let queued = self
+            .shared
+            .store
+            .outbox(&self.cursor_name, READ_BATCH)
+            .map_err(|e| Stalled(format!("cannot read the replay queue: {e}")))?;
+        if queued.is_empty() {
+            return Ok(false);
+        }
+        let mut write = WriteBatch::lazy();
+        let mut injected: HashMap<StageId, Vec<Event>> = HashMap::new();
+        for (seq, event) in queued {
+            write.outbox_remove(&self.cursor_name, seq);
+            let stage = event
+                .attribute(REPLAY_STAGE)
+                .and_then(|id| self.processors.iter().find(|p| p.id.as_str() == id))
+                .map(|p| p.id.clone());
+            let mut event = event;
+            event.attributes.retain(|(k, _)| k != REPLAY_STAGE);
+            match stage {
+                Some(stage) => injected.entry(stage).or_default().push(event),
+                None => {
+                    tracing::warn!(pipeline = %self.cursor_name, event = %event.id, "replayed event names no processor of this pipeline; dropped")
+                }
+            }
+        }
+        let empty = self
+            .sources
+            .iter()
+            .map(|(id, _)| (id.clone(), Vec::new()))
+            .collect();
+        let queued = self.run_stages(empty, injected, &mut write).await?;
+        match self.shared.store.commit(write).await {
+            Ok(Ok(_)) => {
+                for (sink, n) in self.sinks.iter().zip(queued) {
+                    if n > 0 {
+                        sink.notify.notify_one();
+                    }
+                }
+                Ok(true)
+            }
+            Ok(Err(error)) => Err(Stalled(format!("commit failed: {error}"))),
+            Err(_) => Err(Stalled("the store writer has stopped".into())),
         }
     }
 
@@ -237,23 +300,26 @@ impl PipelineTask {
         routed
     }
 
-    /// Run the processors in order and queue the results for the sinks. Returns how many events
-    /// were queued per sink.
+    /// Run the processors in order and queue the results for the sinks; `injected` events are
+    /// added to the input of the processor they name (replays). Returns how many events were
+    /// queued per sink.
     async fn run_stages(
         &mut self,
         mut outputs: HashMap<StageId, Vec<Event>>,
+        mut injected: HashMap<StageId, Vec<Event>>,
         write: &mut WriteBatch,
     ) -> Result<Vec<usize>, Stalled> {
         for index in 0..self.processors.len() {
             let (id, input) = {
                 let stage = &self.processors[index];
-                let input: Vec<Event> = stage
+                let mut input: Vec<Event> = stage
                     .inputs
                     .iter()
                     .filter_map(|i| outputs.get(i))
                     .flatten()
                     .cloned()
                     .collect();
+                input.extend(injected.remove(&stage.id).unwrap_or_default());
                 (stage.id.clone(), input)
             };
             let output = if input.is_empty() {
@@ -422,7 +488,7 @@ impl PipelineTask {
         self.shared.metrics.add(metrics::FAILED, failed, 1);
         self.shared.metrics.add(metrics::DEAD_LETTERED, labels, 1);
         write.dead_letter(DeadLetter {
-            id: Ulid::new(),
+            id: trackway_store::event::next_id(),
             org: self.org.clone(),
             pipeline: self.name.clone(),
             stage: stage.id.to_string(),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use trackway_config::{Retry, Stage};
 use trackway_runtime::{CallError, Instance, PluginError};
-use trackway_store::{DeadLetter, Event, Ulid, WriteBatch};
+use trackway_store::{DeadLetter, Event, WriteBatch};
 
 use super::pipeline::now_ms;
 use super::{FAULT_BACKOFF, Shared, pause};
@@ -232,7 +232,7 @@ impl SinkTask {
             .add(metrics::DEAD_LETTERED, self.labels(), 1);
         write.outbox_remove(&self.scope, seq);
         write.dead_letter(DeadLetter {
-            id: Ulid::new(),
+            id: trackway_store::event::next_id(),
             org: self.org.clone(),
             pipeline: self.pipeline.clone(),
             stage: self.stage.clone(),

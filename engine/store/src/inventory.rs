@@ -72,7 +72,7 @@ pub(crate) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &'static str
 
 /// Upper bound for string key components in range scans: above any valid UTF-8 text that does
 /// not itself start with U+10FFFF.
-const MAX_STR: &str = "\u{10FFFF}";
+pub(crate) const MAX_STR: &str = "\u{10FFFF}";
 
 /// A page of an app's history in one environment, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,9 +12,11 @@
 //! - [`read`]: log, cursor, outbox, history, DLQ and state queries.
 //! - [`inventory`]: the version inventory (current versions per environment, history).
 //! - [`tasks`]: scheduled-job tasks and their acks.
+//! - [`deployments`]: the deployment-tracker projection (deployments and their servers).
 //! - [`tables`]: every table definition, with versioned names.
 //! - [`error`]: the crate's [`Error`].
 
+pub mod deployments;
 pub mod error;
 pub mod event;
 pub mod inventory;
@@ -67,6 +69,11 @@ impl Store {
             txn.open_table(tables::TASK_NAMES)?;
             txn.open_table(tables::ACKS)?;
             txn.open_table(tables::TASK_STATUS)?;
+            txn.open_table(tables::DEPLOYMENTS)?;
+            txn.open_table(tables::DEPLOYMENT_ORDER)?;
+            txn.open_table(tables::SERVERS)?;
+            txn.open_table(tables::HOST_DEPLOYMENTS)?;
+            txn.open_table(tables::HOSTNAMES)?;
         }
         let last = txn
             .open_table(tables::COUNTERS)?
@@ -483,6 +490,88 @@ mod tests {
         assert_eq!(store.tasks("acme").unwrap().len(), 1);
         assert!(store.tasks("other").unwrap().is_empty());
         assert_eq!(store.task("other", id).unwrap(), None);
+    }
+
+    #[test]
+    fn deployments_page_newest_first_with_servers_and_keep_their_creation() {
+        use deployments::{Deployment, Server};
+        let (_dir, store) = open();
+        let deployment = |id: &str, time: u64| Deployment {
+            deployment_id: id.into(),
+            environment: Some("dev".into()),
+            created_ms: time,
+            updated_ms: time,
+            ..Deployment::default()
+        };
+        let server = |id: &str, host: &str, time: u64| Server {
+            deployment_id: id.into(),
+            hostname: host.into(),
+            created_ms: time,
+            updated_ms: time,
+            ..Server::default()
+        };
+        for (i, id) in ["a", "b", "c"].into_iter().enumerate() {
+            let mut batch = WriteBatch::new();
+            batch.put_deployment("acme", deployment(id, i as u64));
+            store.commit_blocking(batch).unwrap();
+        }
+        let mut batch = WriteBatch::new();
+        let mut finished = deployment("a", 99);
+        finished.result = Some("success".into());
+        batch
+            .put_deployment("acme", finished)
+            .put_server("acme", server("a", "web-1", 5))
+            .put_server("acme", server("a", "web-2", 5))
+            .put_server("acme", server("c", "web-1", 6));
+        store.commit_blocking(batch).unwrap();
+
+        let ids = |page: Vec<(Deployment, Vec<Server>)>| -> Vec<String> {
+            page.into_iter().map(|(d, _)| d.deployment_id).collect()
+        };
+        assert_eq!(
+            ids(store.deployments("acme", 0, 10).unwrap()),
+            ["c", "b", "a"]
+        );
+        assert_eq!(ids(store.deployments("acme", 1, 1).unwrap()), ["b"]);
+        assert!(store.deployments("other", 0, 10).unwrap().is_empty());
+        let (a, servers) = store.deployment("acme", "a").unwrap().unwrap();
+        assert_eq!((a.created_ms, a.updated_ms, a.order), (0, 99, 1));
+        assert_eq!(a.result.as_deref(), Some("success"));
+        let hosts: Vec<_> = servers.iter().map(|s| s.hostname.as_str()).collect();
+        assert_eq!(hosts, ["web-1", "web-2"]);
+        assert_eq!(store.hostnames("acme", 0, 10).unwrap(), ["web-2", "web-1"]);
+        let on_web1: Vec<_> = store
+            .servers_by_host("acme", "web-1", 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.deployment_id)
+            .collect();
+        assert_eq!(on_web1, ["c", "a"]);
+        assert_eq!(store.deployment("other", "a").unwrap(), None);
+
+        // A repeated request (same idempotency key) changes nothing else in its batch.
+        let mut batch = WriteBatch::new();
+        batch
+            .append(
+                "acme",
+                Some("start-a"),
+                b"x",
+                vec![new("deployment.started")],
+            )
+            .put_deployment("acme", deployment("a", 100));
+        store.commit_blocking(batch).unwrap();
+        let mut batch = WriteBatch::new();
+        batch
+            .append(
+                "acme",
+                Some("start-a"),
+                b"x",
+                vec![new("deployment.started")],
+            )
+            .put_deployment("acme", deployment("a", 200));
+        assert!(store.commit_blocking(batch).unwrap().appended[0].replayed);
+        let (a, _) = store.deployment("acme", "a").unwrap().unwrap();
+        assert_eq!(a.updated_ms, 100);
     }
 
     #[test]

@@ -141,6 +141,15 @@ impl Store {
         Ok(out)
     }
 
+    /// Dead letter `id`, if it exists.
+    pub fn dead_letter(&self, id: Ulid) -> Result<Option<DeadLetter>> {
+        let txn = self.db.begin_read()?;
+        txn.open_table(tables::DLQ)?
+            .get(id.0)?
+            .map(|v| DeadLetter::decode(v.value()))
+            .transpose()
+    }
+
     /// Number of dead letters across all orgs.
     pub fn dead_letter_count(&self) -> Result<u64> {
         let txn = self.db.begin_read()?;

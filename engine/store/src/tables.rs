@@ -16,14 +16,15 @@ pub const CURSORS: TableDefinition<&str, u64> = TableDefinition::new("cursors_v1
 pub const STATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("state_v1");
 /// (sink scope `org/pipeline/sink`, outbox sequence number) -> encoded event awaiting delivery.
 pub const OUTBOX: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("outbox_v1");
-/// Dead-letter id (ULID) -> encoded [`crate::DeadLetter`].
+/// Dead-letter id (a monotonic ULID, so the table reads in failure order) -> encoded
+/// [`crate::DeadLetter`].
 pub const DLQ: TableDefinition<u128, &[u8]> = TableDefinition::new("dlq_v1");
 /// (history stream `org/stream`, history sequence number) -> encoded event.
 pub const HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("history_v1");
 /// (history stream `org/stream`, event id) -> history sequence number; makes appends idempotent.
 pub const HISTORY_IDS: TableDefinition<(&str, u128), u64> = TableDefinition::new("history_ids_v1");
-/// Counters: `log_seq`, `outbox_seq`, `history_seq`, `inventory_series` (the last number
-/// handed out).
+/// Counters: `log_seq`, `outbox_seq`, `history_seq`, `inventory_series`, `task_id`, `ack_id`,
+/// `deployment_seq`, `server_seq` (the last number handed out).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters_v1");
 /// Inventory: (org, env, app) -> encoded [`crate::inventory::Current`] (which also names the
 /// app's history series in that environment).
@@ -46,3 +47,17 @@ pub const TASK_NAMES: TableDefinition<(&str, &str), u64> = TableDefinition::new(
 pub const ACKS: TableDefinition<(&str, u64, u64, u64), u8> = TableDefinition::new("acks_v1");
 /// Last status the scheduler recorded per task: (org, task id) -> `OK` | `ERROR` | `INSUFFICIENT`.
 pub const TASK_STATUS: TableDefinition<(&str, u64), &str> = TableDefinition::new("task_status_v1");
+/// Deployments: (org, deployment id) -> encoded [`crate::deployments::Deployment`].
+pub const DEPLOYMENTS: TableDefinition<(&str, &str), &[u8]> =
+    TableDefinition::new("deployments_v1");
+/// Deployments newest first: (org, order number) -> deployment id.
+pub const DEPLOYMENT_ORDER: TableDefinition<(&str, u64), &str> =
+    TableDefinition::new("deployment_order_v1");
+/// Servers of deployments: (org, deployment id, host name) -> encoded
+/// [`crate::deployments::Server`].
+pub const SERVERS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("servers_v1");
+/// Deployments per server, newest first: (org, host name, server order number) -> deployment id.
+pub const HOST_DEPLOYMENTS: TableDefinition<(&str, &str, u64), &str> =
+    TableDefinition::new("host_deployments_v1");
+/// Every host name of an org's servers: (org, host name) -> how many deployments ran there.
+pub const HOSTNAMES: TableDefinition<(&str, &str), u64> = TableDefinition::new("hostnames_v1");

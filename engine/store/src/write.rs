@@ -10,6 +10,7 @@ use redb::{Database, Durability, ReadableTable, Table, WriteTransaction};
 use sha2::{Digest, Sha256};
 use ulid::Ulid;
 
+use crate::deployments::{Deployment, Server};
 use crate::error::{Error, Result};
 use crate::event::{DeadLetter, Event, NewEvent};
 use crate::inventory::{self, Current, Entry, Report};
@@ -73,6 +74,14 @@ enum Op {
         org: String,
         task: u64,
         status: String,
+    },
+    PutDeployment {
+        org: String,
+        deployment: Box<Deployment>,
+    },
+    PutServer {
+        org: String,
+        server: Box<Server>,
     },
 }
 
@@ -245,6 +254,27 @@ impl WriteBatch {
     }
 }
 
+impl WriteBatch {
+    /// Record `deployment` of `org` (a new one, or a new state of it): its `created_ms` and
+    /// `order` are kept from the stored record when there is one, and assigned otherwise.
+    pub fn put_deployment(&mut self, org: &str, deployment: Deployment) -> &mut Self {
+        self.ops.push(Op::PutDeployment {
+            org: org.to_owned(),
+            deployment: Box::new(deployment),
+        });
+        self
+    }
+
+    /// Record `server` of `org`, like [`WriteBatch::put_deployment`].
+    pub fn put_server(&mut self, org: &str, server: Server) -> &mut Self {
+        self.ops.push(Op::PutServer {
+            org: org.to_owned(),
+            server: Box::new(server),
+        });
+        self
+    }
+}
+
 /// What a committed batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommitOutcome {
@@ -387,6 +417,11 @@ struct Tables<'t> {
     task_names: Table<'t, (&'static str, &'static str), u64>,
     acks: Table<'t, (&'static str, u64, u64, u64), u8>,
     task_status: Table<'t, (&'static str, u64), &'static str>,
+    deployments: Table<'t, (&'static str, &'static str), &'static [u8]>,
+    deployment_order: Table<'t, (&'static str, u64), &'static str>,
+    servers: Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
+    host_deployments: Table<'t, (&'static str, &'static str, u64), &'static str>,
+    hostnames: Table<'t, (&'static str, &'static str), u64>,
     counters: Table<'t, &'static str, u64>,
     log_seq: u64,
     outbox_seq: u64,
@@ -394,6 +429,8 @@ struct Tables<'t> {
     inventory_series: u64,
     task_seq: u64,
     ack_seq: u64,
+    deployment_seq: u64,
+    server_seq: u64,
 }
 
 impl<'t> Tables<'t> {
@@ -408,6 +445,7 @@ impl<'t> Tables<'t> {
             counter("inventory_series")?,
         );
         let (task_seq, ack_seq) = (counter("task_id")?, counter("ack_id")?);
+        let (deployment_seq, server_seq) = (counter("deployment_seq")?, counter("server_seq")?);
         Ok(Self {
             events: txn.open_table(tables::EVENTS)?,
             event_ids: txn.open_table(tables::EVENT_IDS)?,
@@ -425,6 +463,11 @@ impl<'t> Tables<'t> {
             task_names: txn.open_table(tables::TASK_NAMES)?,
             acks: txn.open_table(tables::ACKS)?,
             task_status: txn.open_table(tables::TASK_STATUS)?,
+            deployments: txn.open_table(tables::DEPLOYMENTS)?,
+            deployment_order: txn.open_table(tables::DEPLOYMENT_ORDER)?,
+            servers: txn.open_table(tables::SERVERS)?,
+            host_deployments: txn.open_table(tables::HOST_DEPLOYMENTS)?,
+            hostnames: txn.open_table(tables::HOSTNAMES)?,
             counters,
             log_seq,
             outbox_seq,
@@ -432,6 +475,8 @@ impl<'t> Tables<'t> {
             inventory_series,
             task_seq,
             ack_seq,
+            deployment_seq,
+            server_seq,
         })
     }
 
@@ -444,7 +489,8 @@ impl<'t> Tables<'t> {
         self.counters.insert("task_id", self.task_seq)?;
         self.counters.insert("ack_id", self.ack_seq)?;
         self.counters
-            .insert("inventory_series", self.inventory_series)?;
+            .insert("deployment_seq", self.deployment_seq)?;
+        self.counters.insert("server_seq", self.server_seq)?;
         Ok(())
     }
 
@@ -524,9 +570,16 @@ impl<'t> Tables<'t> {
         batch: &WriteBatch,
         replays: Vec<Option<Vec<Ulid>>>,
     ) -> Result<CommitOutcome> {
+        // A batch that repeats an earlier request (its idempotency key, or every client id, was
+        // seen before) reports the first request's ids and changes nothing else: a retried
+        // request must not redo its side effects either (a deployment's start after its end).
+        let repeated = replays.iter().any(Option::is_some);
         let mut replays = replays.into_iter();
         let mut outcome = CommitOutcome::default();
         for op in &batch.ops {
+            if repeated && !matches!(op, Op::Append { .. }) {
+                continue;
+            }
             match op {
                 Op::Append {
                     org,
@@ -655,6 +708,8 @@ impl<'t> Tables<'t> {
                     self.task_status
                         .insert((org.as_str(), *task), status.as_str())?;
                 }
+                Op::PutDeployment { org, deployment } => self.put_deployment(org, deployment)?,
+                Op::PutServer { org, server } => self.put_server(org, server)?,
             }
         }
         Ok(outcome)
@@ -706,6 +761,58 @@ impl<'t> Tables<'t> {
             self.inv_by_app
                 .insert((org, report.app.as_str(), report.env.as_str()), ())?;
         }
+        Ok(())
+    }
+
+    fn put_deployment(&mut self, org: &str, deployment: &Deployment) -> Result<()> {
+        let key = (org, deployment.deployment_id.as_str());
+        let stored: Option<Deployment> = self
+            .deployments
+            .get(key)?
+            .map(|v| inventory::decode(v.value(), "deployment"))
+            .transpose()?;
+        let mut deployment = deployment.clone();
+        match stored {
+            Some(stored) => {
+                deployment.created_ms = stored.created_ms;
+                deployment.order = stored.order;
+            }
+            None => {
+                self.deployment_seq += 1;
+                deployment.order = self.deployment_seq;
+                self.deployment_order
+                    .insert((org, deployment.order), key.1)?;
+            }
+        }
+        self.deployments
+            .insert(key, inventory::encode(&deployment).as_slice())?;
+        Ok(())
+    }
+
+    fn put_server(&mut self, org: &str, server: &Server) -> Result<()> {
+        let key = (org, server.deployment_id.as_str(), server.hostname.as_str());
+        let stored: Option<Server> = self
+            .servers
+            .get(key)?
+            .map(|v| inventory::decode(v.value(), "server"))
+            .transpose()?;
+        let mut server = server.clone();
+        match stored {
+            Some(stored) => {
+                server.created_ms = stored.created_ms;
+                server.order = stored.order;
+            }
+            None => {
+                self.server_seq += 1;
+                server.order = self.server_seq;
+                self.host_deployments
+                    .insert((org, key.2, server.order), key.1)?;
+                let count = self.hostnames.get((org, key.2))?.map_or(0, |v| v.value());
+                self.hostnames.insert((org, key.2), count + 1)?;
+            }
+        }
+        self.servers
+            .insert(key, inventory::encode(&server).as_slice())?;
         Ok(())
     }
 

@@ -4,10 +4,11 @@
 //!
 //! One inventory, many inputs: `version.reported` events (the SVT-compatible `POST /create`, the
 //! generic event route) and successful `deployment.finished` events (the deployment-tracker API)
-//! become reports; failed deployments and every other kind are delivered without one. Put it
-//! after the `semver` processor to record the bump it classified. Submits are idempotent on the
-//! event id, so replays never duplicate history; the host's errors (retryable while its store is
-//! busy) pass through unchanged. The stage needs the `inventory` grant.
+//! become reports; failed deployments, deployments without an environment, package or version,
+//! and every other kind are delivered without one. Put it after the `semver` processor to record
+//! the bump it classified. Submits are idempotent on the event id, so replays never duplicate
+//! history; the host's errors (retryable while its store is busy) pass through unchanged. The
+//! stage needs the `inventory` grant.
 //!
 //! # Layout
 //!

@@ -11,14 +11,18 @@
 //! - `deployment.finished` (the deployment-tracker API): only `"result": "success"` is a
 //!   version that runs; any other result is no report. `environment`, `package` and `version`
 //!   are the report; `deployment_id`, `package_url`, `engine`, `host` and `user` go into
-//!   `fields` when present. The reporter is `deployments`.
+//!   `fields` when present. The reporter is `deployments`. A deployment without an
+//!   `environment`, `package` or `version` is no report either: the deployment API requires only
+//!   `deployment_id`, so such deployments are ordinary, and dead-lettering them would be noise
+//!   (the subject, a deployment id, cannot stand in for them).
 //! - Any other kind, or a kind the config leaves out: no report.
 //!
 //! Every report carries the event's time and id (the host records an id once, so replays never
 //! duplicate history) and the `semver.bump` attribute when the `semver` stage set it. A config
 //! `reporter` replaces the reporter of both kinds. An empty or `null` value counts as missing; a
-//! report still missing its env, app or version, a value of the wrong JSON type, or a payload that
-//! is not a JSON object is a permanent error naming the event and what is wrong.
+//! `version.reported` event still missing its env, app or version, a value of the wrong JSON
+//! type, or a payload that is not a JSON object is a permanent error naming the event and what
+//! is wrong.
 
 use serde_json::{Map, Value};
 use trackway_plugin_sdk::inventory::Report;
@@ -50,8 +54,8 @@ const VERSION_REPORTED_KEYS: [&str; 4] = ["env", "name", "app", "version"];
 const DEPLOYMENT_FIELDS: [&str; 5] = ["deployment_id", "package_url", "engine", "host", "user"];
 
 /// The version report `event` carries: `Ok(None)` for an event the stage ignores (another kind,
-/// a kind `config` leaves out, a deployment that did not succeed), an error for one it cannot
-/// report.
+/// a kind `config` leaves out, a deployment that did not succeed or lacks its environment,
+/// package or version), an error for one it cannot report.
 pub fn to_report(event: &Event, config: &Config) -> Result<Option<Report>, Error> {
     let Some(kind) = Kind::parse(&event.kind).filter(|kind| config.accepts(*kind)) else {
         return Ok(None);
@@ -125,6 +129,9 @@ fn deployment_finished(payload: &Payload<'_>, config: &Config) -> Result<Option<
         app: (payload.string("package")?, "payload field `package`"),
         version: (payload.string("version")?, "payload field `version`"),
     };
+    if !required.is_complete() {
+        return Ok(None);
+    }
     let fields = DEPLOYMENT_FIELDS
         .into_iter()
         .filter_map(|key| {
@@ -176,6 +183,11 @@ struct Required<'a> {
 }
 
 impl Required<'_> {
+    /// Whether every value was found.
+    fn is_complete(&self) -> bool {
+        self.env.0.is_some() && self.app.0.is_some() && self.version.0.is_some()
+    }
+
     /// The report, or one error naming every missing value and where it was looked for.
     fn into_report(
         self,
@@ -545,14 +557,33 @@ mod tests {
             Case {
                 subject: "prod/api",
                 ..finished(
-                    "no environment or package, subject not used",
+                    "no environment or package: no report, subject not used",
                     r#"{"result": "success", "version": "2.1.0"}"#,
-                    Expect::Fails(
-                        "event `01J9ZQ4C5R8V6W7X8Y9Z0A1B2C` (`deployment.finished`) cannot be reported: \
-                         missing `env` (payload field `environment`), `app` (payload field `package`)",
-                    ),
+                    Expect::Ignored,
                 )
             },
+            finished(
+                "only the required deployment id: no report",
+                r#"{"deployment_id": "dep-42", "result": "success"}"#,
+                Expect::Ignored,
+            ),
+            finished(
+                "no version: no report",
+                r#"{"result": "success", "environment": "prod", "package": "api"}"#,
+                Expect::Ignored,
+            ),
+            finished(
+                "empty and null values count as missing: no report",
+                r#"{"result": "success", "environment": "", "package": "api", "version": null}"#,
+                Expect::Ignored,
+            ),
+            finished(
+                "a missing field does not hide a wrong type",
+                r#"{"result": "success", "environment": "prod", "package": 7}"#,
+                Expect::Fails(
+                    "payload field `package` of event `01J9ZQ4C5R8V6W7X8Y9Z0A1B2C` must be a string, got a number",
+                ),
+            ),
             finished(
                 "no result",
                 r#"{"environment": "prod", "package": "api", "version": "2.1.0"}"#,

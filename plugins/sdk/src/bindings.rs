@@ -1,10 +1,11 @@
 //! The only `wit_bindgen::generate!` on trackway's guest side.
 //!
 //! `host` binds the host interfaces every world imports (types, log, clock, state, history,
-//! inventory); each world module (`processor`, `sink`, `source`, one cargo feature each) binds
-//! only that world's exports and points its imports back at `host` through `with`, so every world
-//! shares one `Event`, one `Error`, one `state::get`. Paths start with `trackway_plugin_sdk::` (not `crate::`)
-//! because the generated `export!` macros expand inside plugin crates.
+//! inventory, redis, statsd, sql, http); each world module (`processor`, `sink`, `source`, one
+//! cargo feature each) binds only that world's exports and points its imports back at `host`
+//! through `with`, so every world shares one `Event`, one `Error`, one `state::get`. Paths start
+//! with `trackway_plugin_sdk::` (not `crate::`) because the generated `export!` macros expand
+//! inside plugin crates.
 //!
 //! Not part of the public API: plugins use the re-exports and wrappers at the crate root.
 
@@ -34,6 +35,10 @@ pub mod processor {
             "trackway:plugin/state@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::state,
             "trackway:plugin/history@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::history,
             "trackway:plugin/inventory@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::inventory,
+            "trackway:plugin/redis@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::redis,
+            "trackway:plugin/statsd@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::statsd,
+            "trackway:plugin/sql@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::sql,
+            "trackway:plugin/http@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::http,
         },
         pub_export_macro: true,
         export_macro_name: "__export_processor_world",
@@ -55,6 +60,10 @@ pub mod sink {
             "trackway:plugin/state@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::state,
             "trackway:plugin/history@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::history,
             "trackway:plugin/inventory@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::inventory,
+            "trackway:plugin/redis@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::redis,
+            "trackway:plugin/statsd@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::statsd,
+            "trackway:plugin/sql@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::sql,
+            "trackway:plugin/http@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::http,
         },
         pub_export_macro: true,
         export_macro_name: "__export_sink_world",
@@ -80,6 +89,10 @@ pub mod source {
             "trackway:plugin/state@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::state,
             "trackway:plugin/history@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::history,
             "trackway:plugin/inventory@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::inventory,
+            "trackway:plugin/redis@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::redis,
+            "trackway:plugin/statsd@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::statsd,
+            "trackway:plugin/sql@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::sql,
+            "trackway:plugin/http@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::http,
         },
         pub_export_macro: true,
         export_macro_name: "__export_source_world",

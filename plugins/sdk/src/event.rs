@@ -18,15 +18,24 @@ impl Event {
     /// naming the offending path, e.g. ``payload of event `01J...` is invalid at `app.version`:
     /// invalid type: integer `3`, expected a string``.
     pub fn payload_as<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        // Tracking the path costs an allocation per map key on every event, and is needed only
+        // for the message: parse plainly, and again with the path only once that failed.
+        serde_json::from_str(&self.payload).map_err(|_| self.payload_error::<T>())
+    }
+
+    /// Why the payload does not deserialize into `T`, with the path of the offending value.
+    fn payload_error<T: DeserializeOwned>(&self) -> Error {
         let mut deserializer = serde_json::Deserializer::from_str(&self.payload);
-        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-            let path = crate::config::path_text(error.path());
-            self.invalid_payload(&path, error.into_inner())
-        })?;
-        deserializer
-            .end()
-            .map_err(|error| self.invalid_payload("", error))?;
-        Ok(value)
+        match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+            Err(error) => {
+                let path = crate::config::path_text(error.path());
+                self.invalid_payload(&path, error.into_inner())
+            }
+            Ok(_) => match deserializer.end() {
+                Err(error) => self.invalid_payload("", error),
+                Ok(()) => Error::permanent(format!("payload of event `{}` is invalid", self.id)),
+            },
+        }
     }
 
     fn invalid_payload(&self, path: &str, reason: serde_json::Error) -> Error {

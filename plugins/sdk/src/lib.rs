@@ -65,10 +65,13 @@
 //! - [`config`]: strict parsing of the JSON `config` given to `init`, collecting every problem.
 //! - [`event`]: helpers on [`Event`] (JSON payload, attributes).
 //! - [`error`](mod@error): constructors for [`Error`].
-//! - [`state`], [`history`], [`inventory`], [`log`](mod@log), [`clock`]: the host interfaces. A
-//!   component imports only the host interfaces it calls, and the host loads it only into stages
-//!   whose `grants` cover them.
+//! - [`state`], [`history`], [`inventory`], [`log`](mod@log), [`clock`]: the host interfaces.
+//! - [`redis`], [`statsd`], [`sql`], [`http`]: the capabilities that reach outside, to the
+//!   servers the stage's `grants` name. A component imports only the host interfaces it calls,
+//!   and the host loads it only into stages whose `grants` cover them.
 //! - `bindings` (hidden): the generated code.
+//! - `allocator` (private): the component's global allocator, free lists per size class for
+//!   small blocks; a plugin must not declare a `#[global_allocator]` of its own.
 //!
 //! Host functions exist only inside a wasm host: natively (unit tests, benchmarks) calling one
 //! panics, so keep the logic worth testing in pure functions.
@@ -76,6 +79,8 @@
 // The generated `export!` macros name this crate by path, and so does the SDK's own code.
 extern crate self as trackway_plugin_sdk;
 
+#[cfg(any(test, all(target_family = "wasm", not(target_feature = "atomics"))))]
+mod allocator;
 #[doc(hidden)]
 pub mod bindings;
 pub mod clock;
@@ -83,15 +88,19 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod history;
+pub mod http;
 pub mod inventory;
 pub mod log;
 #[cfg(feature = "processor")]
 pub mod processor;
+pub mod redis;
 #[cfg(feature = "sink")]
 pub mod sink;
 #[cfg(feature = "source")]
 pub mod source;
+pub mod sql;
 pub mod state;
+pub mod statsd;
 
 pub use bindings::host::trackway::plugin::types::{
     ConfigProblem, Error, Event, HttpRequest, HttpResponse, PollResult, Processed, RetryableError,
@@ -102,6 +111,12 @@ pub use processor::Processor;
 pub use sink::Sink;
 #[cfg(feature = "source")]
 pub use source::Source;
+
+/// Small allocations from size-class free lists (see `allocator`): a plugin built with the SDK
+/// must not declare a `#[global_allocator]` of its own.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: allocator::Allocator = allocator::Allocator::new();
 
 /// What the `export_*!` macros expand to; not part of the public API.
 #[doc(hidden)]

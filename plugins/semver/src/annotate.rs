@@ -41,7 +41,13 @@ impl Reported {
     /// `None` for anything else (this stage never stores anything else).
     pub fn parse(text: &str) -> Option<Self> {
         if let Ok(version) = Version::parse(text) {
-            return Some(Reported::semver(version));
+            // A text SemVer accepts is its version's canonical text: keep it rather than print
+            // the version again (a few hundred instructions per event in wasm).
+            return Some(Reported {
+                text: text.to_string(),
+                version,
+                coerced: false,
+            });
         }
         svt::coerce(text).map(|version| Reported {
             text: text.to_string(),
@@ -794,6 +800,18 @@ mod tests {
             Reported::parse("1.2.3"),
             Some(Reported::semver(Version::new(1, 2, 3)))
         );
+        for text in [
+            "0.0.0",
+            "1.2.3-rc.1+build.01",
+            "10.20.30-alpha-1.0A+b--x.007",
+            "1.2.3+ZZZ",
+        ] {
+            assert_eq!(
+                Reported::parse(text),
+                Some(Reported::semver(Version::parse(text).expect("SemVer"))),
+                "{text}"
+            );
+        }
         let coerced = Reported::parse("01.2.3rc1").expect("svt text");
         assert!(coerced.coerced);
         assert_eq!(coerced.text, "01.2.3rc1");
