@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::dlq::DeadLetter;
 use crate::error::Error;
 use crate::event::EventInput;
 use crate::task::{AckId, NewTask, Notify, Report, TaskDetail, TaskId, TaskRef, TaskStatus};
@@ -165,6 +166,33 @@ impl Client {
             .json(events);
         let ids: Ids = self.send(request).await?;
         Ok(ids.ids)
+    }
+
+    /// The dead letters of `org`, oldest first: `GET /v1/orgs/{org}/dlq`.
+    pub async fn dead_letters(&self, org: &str) -> Result<Vec<DeadLetter>, Error> {
+        #[derive(Deserialize)]
+        struct List {
+            items: Vec<DeadLetter>,
+        }
+        let request = self.request(Method::GET, &["v1", "orgs", org, "dlq"]);
+        let list: List = self.send(request).await?;
+        Ok(list.items)
+    }
+
+    /// Send dead letter `id` of `org` (or, with `None`, every one) back to the stage it failed
+    /// at: `POST /v1/orgs/{org}/dlq/{id}/replay` or `POST /v1/orgs/{org}/dlq/replay`. Needs an
+    /// `admin` key. Returns the ids replayed.
+    pub async fn replay(&self, org: &str, id: Option<&str>) -> Result<Vec<String>, Error> {
+        #[derive(Deserialize)]
+        struct Replayed {
+            replayed: Vec<String>,
+        }
+        let request = match id {
+            Some(id) => self.request(Method::POST, &["v1", "orgs", org, "dlq", id, "replay"]),
+            None => self.request(Method::POST, &["v1", "orgs", org, "dlq", "replay"]),
+        };
+        let replayed: Replayed = self.send(request).await?;
+        Ok(replayed.replayed)
     }
 
     /// A request to the base URL plus `segments` (each percent-encoded as needed).

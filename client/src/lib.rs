@@ -51,14 +51,17 @@
 //! - [`task`]: tasks, acks, evaluations and reports ([`TaskRef`], [`NewTask`], [`TaskStatus`],
 //!   [`TaskDetail`], [`Report`]).
 //! - [`event`]: [`EventInput`], an event to submit.
+//! - [`dlq`]: [`DeadLetter`], an event that failed for good.
 //! - [`error`]: [`Error`], and the parsing of trackway's error body.
 
 pub mod client;
+pub mod dlq;
 pub mod error;
 pub mod event;
 pub mod task;
 
 pub use client::Client;
+pub use dlq::DeadLetter;
 pub use error::Error;
 pub use event::EventInput;
 pub use task::{

@@ -82,14 +82,21 @@ enum Command {
         /// The task: its id if all digits, else its name (created on its first run).
         task: String,
         #[command(flatten)]
-        remote: crate::track::Remote,
+        remote: crate::remote::Remote,
     },
     /// Show the scheduled jobs of a running trackway and their status.
     Tasks {
         #[command(subcommand)]
-        action: crate::track::TasksAction,
+        action: crate::remote::TasksAction,
         #[command(flatten)]
-        remote: crate::track::Remote,
+        remote: crate::remote::Remote,
+    },
+    /// List or replay the dead letters of an org on a running trackway.
+    Dlq {
+        #[command(subcommand)]
+        action: crate::remote::DlqAction,
+        #[command(flatten)]
+        remote: crate::remote::Remote,
     },
 }
 
@@ -236,8 +243,9 @@ pub fn main() -> ExitCode {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Bench { which } => crate::bench::run(which).await.map(|()| ExitCode::SUCCESS),
-            Command::Track { task, remote } => Ok(crate::track::track(&task, &remote).await),
-            Command::Tasks { action, remote } => Ok(crate::track::tasks(action, &remote).await),
+            Command::Track { task, remote } => Ok(crate::remote::track(&task, &remote).await),
+            Command::Tasks { action, remote } => Ok(crate::remote::tasks(action, &remote).await),
+            Command::Dlq { action, remote } => Ok(crate::remote::dlq(action, &remote).await),
         }
     });
     match result {

@@ -14,8 +14,8 @@
 //! - [`bundled`]: the first-party plugins embedded in the binary.
 //! - [`tasks`]: task evaluation through the `tasks` pipeline, and the scheduler.
 //! - [`bench`]: `trackway bench`, the reproducible benchmarks behind `BENCHMARKS.md`.
-//! - [`track`]: `trackway track` and `trackway tasks`, scheduled-job commands that talk to a
-//!   running trackway through `trackway-client`.
+//! - [`remote`]: `trackway track`, `trackway tasks` and `trackway dlq`, the commands that talk to
+//!   a running trackway through `trackway-client`.
 
 pub mod auth;
 pub mod bench;
@@ -27,6 +27,6 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod pipelines;
+pub mod remote;
 pub mod serve;
 pub mod tasks;
-pub mod track;

@@ -559,10 +559,38 @@ async fn permanent_failures_are_dead_lettered_and_replayed_once_the_target_is_fi
     assert_eq!(letters[0]["event"]["kind"], "deployment.started");
     assert_eq!(server.metric("trackway_dlq_depth").await, 3.0);
 
+    // `trackway dlq list` shows them; `trackway dlq replay` (the route, through the client)
+    // sends one back, then the rest.
+    let cli = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_trackway"))
+            .args(args)
+            .env("TRACKWAY_URL", &server.url)
+            .env_remove("API_KEY")
+            .output()
+            .expect("running trackway");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let listed = cli(&["dlq", "list"]);
+    assert_eq!(
+        listed.lines().count(),
+        4,
+        "a header and 3 letters:\n{listed}"
+    );
+    assert!(listed.contains("deployments/logstash") && listed.contains("deployment.started d-1"));
+
     redis.command(&["DEL", "logstash"]).unwrap();
-    let (status, body, _) = send(&server, "POST", "/v1/orgs/default/dlq/replay", "").await;
-    assert_eq!(status, 202, "{body}");
-    assert_eq!(body["replayed"].as_array().unwrap().len(), 3);
+    let first = letters[0]["id"].as_str().unwrap();
+    assert_eq!(cli(&["dlq", "replay", first]).trim(), first);
+    eventually(WAIT, "the first replayed document", || async {
+        (redis.list("logstash").len() == 1).then_some(())
+    })
+    .await;
+    assert_eq!(cli(&["dlq", "replay"]).lines().count(), 2);
     let documents = eventually(WAIT, "the replayed documents", || async {
         let docs = redis.list("logstash");
         (docs.len() >= 3).then_some(docs)
@@ -573,6 +601,12 @@ async fn permanent_failures_are_dead_lettered_and_replayed_once_the_target_is_fi
         .map(|d| d["deployment_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["d-0", "d-1", "d-2"]);
+    let (status, body, _) = send(&server, "POST", "/v1/orgs/default/dlq/replay", "").await;
+    assert_eq!(
+        (status, body["replayed"].clone()),
+        (202, json!([])),
+        "nothing left"
+    );
     let (_, body) = server.get("/v1/orgs/default/dlq").await;
     assert_eq!(body["items"], json!([]));
     assert_eq!(server.metric("trackway_dlq_depth").await, 0.0);

@@ -1,6 +1,7 @@
-//! `trackway track <TASK>` and `trackway tasks list|status`: the scheduled-job commands, run on
-//! a job's host against a running trackway, through its HTTP API (`trackway-client`). The first
-//! is the seed's `API_KEY='...' tracker track $TASK_ID`.
+//! The commands that talk to a running trackway through its HTTP API (`trackway-client`):
+//! `trackway track <TASK>` and `trackway tasks list|status`, the scheduled-job commands run on a
+//! job's host (the first is the seed's `API_KEY='...' tracker track $TASK_ID`), and
+//! `trackway dlq list|replay` for the dead letters of an org.
 //!
 //! They keep no local state and need no data or pipelines directory. They do not own the routes
 //! (`http/tasks.rs`) nor the evaluation rules (the `tolerance` plugin).
@@ -21,7 +22,7 @@
 
 use std::process::ExitCode;
 
-use trackway_client::{Client, Error, TaskDetail, TaskId, TaskRef, TaskStatus};
+use trackway_client::{Client, DeadLetter, Error, TaskDetail, TaskId, TaskRef, TaskStatus};
 
 /// Where trackway is, and the key to act with.
 #[derive(Debug, clap::Args)]
@@ -57,6 +58,64 @@ pub enum TasksAction {
         #[arg(long)]
         at: Option<String>,
     },
+}
+
+/// `trackway dlq ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum DlqAction {
+    /// The dead letters of the org, oldest first: id, pipeline/stage, attempts, event, error.
+    List {
+        /// The org.
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+    /// Send dead letters back to the stage they failed at (needs an `admin` key).
+    Replay {
+        /// The dead letter's id; every dead letter of the org when left out.
+        id: Option<String>,
+        /// The org.
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+}
+
+/// `trackway dlq list|replay`.
+pub async fn dlq(action: DlqAction, remote: &Remote) -> ExitCode {
+    finish(remote, async {
+        let client = client(remote)?;
+        match action {
+            DlqAction::List { org } => print!("{}", letters(&client.dead_letters(&org).await?)),
+            DlqAction::Replay { id, org } => {
+                let replayed = client.replay(&org, id.as_deref()).await?;
+                eprintln!("replayed {} dead letter(s)", replayed.len());
+                for id in replayed {
+                    println!("{id}");
+                }
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Dead letters as aligned columns under a header.
+fn letters(letters: &[DeadLetter]) -> String {
+    let header = ["ID", "STAGE", "ATTEMPTS", "EVENT", "ERROR"].map(String::from);
+    let rows = std::iter::once(header).chain(letters.iter().map(|l| {
+        let event = format!(
+            "{} {}",
+            l.event["kind"].as_str().unwrap_or_default(),
+            l.event["subject"].as_str().unwrap_or_default()
+        );
+        [
+            l.id.clone(),
+            format!("{}/{}", l.pipeline, l.stage),
+            l.attempts.to_string(),
+            printable(&event),
+            printable(&l.error),
+        ]
+    }));
+    columns(rows.collect())
 }
 
 /// Why a command failed.
@@ -153,25 +212,28 @@ fn printable(name: &str) -> String {
 /// The task list as aligned columns under a header.
 fn table(tasks: &[TaskStatus]) -> String {
     let header = ["ID", "NAME", "STATUS", "COUNT", "LAST BACKUP"].map(String::from);
-    let rows: Vec<[String; 5]> = std::iter::once(header)
-        .chain(tasks.iter().map(|t| {
-            [
-                t.id.to_string(),
-                printable(&t.name),
-                t.status.to_string(),
-                format!("{}/{}", t.count, t.expected),
-                t.last_backup.clone().unwrap_or_else(|| "-".into()),
-            ]
-        }))
-        .collect();
-    let widths: Vec<usize> = (0..5)
+    let rows = std::iter::once(header).chain(tasks.iter().map(|t| {
+        [
+            t.id.to_string(),
+            printable(&t.name),
+            t.status.to_string(),
+            format!("{}/{}", t.count, t.expected),
+            t.last_backup.clone().unwrap_or_else(|| "-".into()),
+        ]
+    }));
+    columns(rows.collect())
+}
+
+/// `rows` as left-aligned columns two spaces apart (the last column unpadded).
+fn columns<const N: usize>(rows: Vec<[String; N]>) -> String {
+    let widths: Vec<usize> = (0..N)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
     for row in &rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
-            if c + 1 == row.len() {
+            if c + 1 == N {
                 line.push_str(cell);
             } else {
                 line.push_str(&format!("{cell:<width$}  ", width = widths[c]));
