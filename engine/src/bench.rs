@@ -6,6 +6,10 @@
 //!   sampled every second and the time to drain it after the load stops.
 //! - `startup`: time from process start to listening and to `/readyz`, with a cold and then a
 //!   warm component cache.
+//! - `deployments`: deployment starts per second through the deployment-tracker API with the
+//!   `redis-logstash`, `statsd` and `sql` (SQLite) sinks and `history` enabled, against a real
+//!   `redis-server` and a UDP listener the benchmark starts; then the outbox lag (p99) at half
+//!   that rate, offered open-loop.
 //!
 //! The per-event cost of a plugin stage against native code is a cargo bench:
 //! `cargo bench -p trackway --bench plugin_stage`.
@@ -55,6 +59,15 @@ pub enum Which {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Deployment starts per second with every sink, then the outbox lag at half that rate.
+    Deployments {
+        /// Seconds of load per phase.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Concurrent connections of the throughput phase.
+        #[arg(long, default_value_t = 64)]
+        connections: u32,
+    },
     /// (internal) the bare handler `ingest` compares against.
     #[command(hide = true)]
     Bare {
@@ -80,6 +93,10 @@ pub async fn run(which: Which) -> anyhow::Result<()> {
             queries,
         } => tokio::task::spawn_blocking(move || inventory(apps, envs, reports, queries)).await?,
         Which::Bare { listen } => bare(listen).await,
+        Which::Deployments {
+            seconds,
+            connections,
+        } => deployments(seconds, connections).await,
     }
 }
 
@@ -193,6 +210,18 @@ fn wrk(
     connections: u32,
     threads: u32,
 ) -> anyhow::Result<WrkResult> {
+    wrk_with(url, script, seconds, connections, threads, &[])
+}
+
+/// [`wrk`] with arguments for the script (`-- args...`).
+fn wrk_with(
+    url: &str,
+    script: &Path,
+    seconds: u64,
+    connections: u32,
+    threads: u32,
+    script_args: &[&str],
+) -> anyhow::Result<WrkResult> {
     let output = Command::new("wrk")
         .args([
             "--latency",
@@ -204,6 +233,8 @@ fn wrk(
         .args(["-d", &format!("{seconds}s"), "-s"])
         .arg(script)
         .arg(url)
+        .arg("--")
+        .args(script_args)
         .output()
         .context("running wrk (install it: apt-get install wrk)")?;
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -327,6 +358,223 @@ async fn ingest(seconds: u64, connections: u32, threads: u32) -> anyhow::Result<
         samples.join(" ")
     );
     println!("database size: {:.1} MB", on_disk as f64 / 1e6);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Deployment starts with a unique id per request: `wrk ... -- <phase>`.
+const DEPLOYMENTS_SCRIPT: &str = r#"
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+function init(args)
+  phase = args[1] or "p"
+end
+local n = 0
+request = function()
+  n = n + 1
+  local path = string.format("/v1/deployments/%s-%d-%d", phase, tid, n)
+  local body = string.format('{"engine":"bench","engine_version":"1.0","host":"ci-%d","user":"ci","environment":"prod","package":"app-%d","package_url":"http://artifacts.example.com/app-%d/1.%d.tgz","version":"1.%d.0","arguments":"--strategy parallel"}', tid, n % 50, n % 50, n, n)
+  return wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
+end
+"#;
+
+/// The pipeline of the `deployments` benchmark: every sink of the deployment tracker.
+fn deployments_pipeline(redis_port: u16, statsd_port: u16) -> String {
+    format!(
+        r#"# Benchmark: every deployment sink.
+[sources.api]
+type = "events"
+kinds = ["deployment.*", "server.*"]
+
+[sinks.logstash]
+plugin = "redis-logstash"
+inputs = ["api"]
+config = {{ port = {redis_port} }}
+grants = [{{ redis = "redis://127.0.0.1:{redis_port}" }}]
+limits = {{ timeout_ms = 5000 }}
+
+[sinks.statsd]
+plugin = "statsd"
+inputs = ["api"]
+config = {{ port = {statsd_port} }}
+grants = [{{ statsd = "127.0.0.1:{statsd_port}" }}]
+
+[sinks.sql]
+plugin = "sql"
+inputs = ["api"]
+grants = [{{ sql = "sqlite://deployments.db" }}]
+limits = {{ timeout_ms = 5000 }}
+
+[sinks.history]
+plugin = "history"
+inputs = ["api"]
+config = {{ stream = "deployments" }}
+grants = ["history"]
+"#
+    )
+}
+
+const SINKS: [&str; 4] = ["logstash", "statsd", "sql", "history"];
+
+/// The outbox lag of every sink of the benchmark pipeline, summed.
+async fn outbox_lag(client: &reqwest::Client, url: &str) -> anyhow::Result<f64> {
+    let mut lag = 0.0;
+    for sink in SINKS {
+        let series = format!(
+            "trackway_outbox_lag_events{{org=\"default\",pipeline=\"deployments\",stage=\"{sink}\"}}"
+        );
+        lag += metric(client, url, &series).await?;
+    }
+    Ok(lag)
+}
+
+async fn deployments(seconds: u64, connections: u32) -> anyhow::Result<()> {
+    let dir = scratch()?;
+    let pipelines = dir.join("pipelines");
+    std::fs::remove_dir_all(pipelines.join("default"))?;
+    std::fs::create_dir_all(pipelines.join("default"))?;
+    let redis_port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut redis = Command::new("redis-server")
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--port",
+        ])
+        .arg(redis_port.to_string())
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting redis-server (apt-get install redis-server)")?;
+    let statsd = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    let statsd_port = statsd.local_addr()?.port();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        while statsd.recv(&mut buf).is_ok() {}
+    });
+    std::fs::write(
+        pipelines.join("default/deployments.toml"),
+        deployments_pipeline(redis_port, statsd_port),
+    )?;
+    let script = dir.join("deployments.lua");
+    std::fs::write(&script, DEPLOYMENTS_SCRIPT)?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let args = serve_args(&dir);
+    let (server, _) = Proc::spawn(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])?;
+    let client = reqwest::Client::new();
+    let url = server.url.clone();
+
+    // Phase 1: as many starts as 64 connections get through.
+    let load = tokio::task::spawn_blocking({
+        let (url, script) = (url.clone(), script.clone());
+        move || wrk_with(&url, &script, seconds, connections, 2, &["max"])
+    });
+    let mut peak_lag: f64 = 0.0;
+    while !load.is_finished() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        peak_lag = peak_lag.max(outbox_lag(&client, &url).await?);
+    }
+    let max = load.await??;
+    let drain_started = Instant::now();
+    while outbox_lag(&client, &url).await? > 0.0 {
+        if drain_started.elapsed() > Duration::from_secs(300) {
+            bail!("the sinks did not catch up within 5 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let drained = drain_started.elapsed();
+
+    // Phase 2: half that rate, offered at a fixed pace whatever the answers take.
+    let rate = (max.requests_per_sec / 2.0).max(1.0);
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let sampler = tokio::spawn({
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let mut samples = hdrhistogram::Histogram::<u64>::new(3)?;
+            let until = Instant::now() + Duration::from_secs(seconds);
+            while Instant::now() < until {
+                samples.record(outbox_lag(&client, &url).await? as u64)?;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            anyhow::Ok(samples)
+        }
+    });
+    let mut latencies = hdrhistogram::Histogram::<u64>::new(3)?;
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut requests = tokio::task::JoinSet::new();
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut n = 0u64;
+    let mut failed = 0u64;
+    while Instant::now() < until {
+        ticker.tick().await;
+        n += 1;
+        let (client, url) = (client.clone(), url.clone());
+        requests.spawn(async move {
+            let started = Instant::now();
+            let status = client
+                .post(format!("{url}/v1/deployments/half-{n}"))
+                .header("content-type", "application/json")
+                .body(format!(
+                    r#"{{"engine":"bench","environment":"prod","package":"app-{}","version":"1.{n}.0"}}"#,
+                    n % 50
+                ))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0);
+            (status, started.elapsed())
+        });
+        while let Some(done) = requests.try_join_next() {
+            let (status, took) = done?;
+            failed += u64::from(status != 201);
+            latencies.record(took.as_micros() as u64)?;
+        }
+    }
+    while let Some(done) = requests.join_next().await {
+        let (status, took) = done?;
+        failed += u64::from(status != 201);
+        latencies.record(took.as_micros() as u64)?;
+    }
+    let lags = sampler.await??;
+    server.stop()?;
+    let _ = redis.kill();
+    let _ = redis.wait();
+
+    println!(
+        "## deployment starts through the API (logstash via Redis, statsd, SQLite, history)
+"
+    );
+    println!(
+        "max: {:.0} starts/s ({connections} connections, {seconds} s; p99 {:.2} ms; {}); peak outbox lag {peak_lag:.0} events, drained {:.1} s after the load",
+        max.requests_per_sec,
+        max.p99_ms,
+        if max.errors.is_empty() {
+            "no errors"
+        } else {
+            &max.errors
+        },
+        drained.as_secs_f64()
+    );
+    println!(
+        "half rate: {rate:.0} starts/s offered for {seconds} s ({n} sent, {failed} not 201); answer p99 {:.2} ms",
+        latencies.value_at_quantile(0.99) as f64 / 1000.0
+    );
+    println!(
+        "outbox lag at half rate (all four sinks, sampled every 100 ms): p50 {} events, p99 {} events, max {} (p99 ~ {:.0} ms of arrivals)",
+        lags.value_at_quantile(0.5),
+        lags.value_at_quantile(0.99),
+        lags.max(),
+        lags.value_at_quantile(0.99) as f64 / rate * 1000.0
+    );
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
