@@ -11,6 +11,8 @@
 //! - `ingest`: the README flow, validation errors, idempotency.
 //! - `inventory`: SVT routes, version history, the inventory API.
 //! - `tasks`: scheduled-job tracking (the seed table, rolling boundaries, API errors).
+//! - `notify`: the `webhook` sink against a local HTTP receiver: the example task alerts, retries
+//!   on 5xx, an ungranted host dead-lettered.
 //! - `track`: the `trackway track` and `trackway tasks` commands (the seed's CLI) against a server.
 //! - `validate`: `trackway validate`.
 //! - `sandbox`: misbehaving plugins (deadline, memory, panic) do not take the engine down.
@@ -22,6 +24,7 @@ mod deployments;
 mod harness;
 mod ingest;
 mod inventory;
+mod notify;
 mod sandbox;
 mod services;
 mod tasks;

@@ -59,10 +59,16 @@ fn split_host_port(entry: &str) -> (&str, Option<u16>) {
 
 impl wit::Host for HostState {
     async fn send(&mut self, request: wit::Request) -> Result<wit::Response, types::Error> {
+        // Messages name the URL's origin only: a webhook URL's path is often its secret (Slack's
+        // is), and errors end up in logs and in the dead-letter queue.
         let url = reqwest::Url::parse(&request.url)
-            .map_err(|e| permanent(format!("invalid URL `{}`: {e}", request.url)))?;
+            .map_err(|e| permanent(format!("invalid URL: {e}")))?;
+        let origin = url.origin().ascii_serialization();
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(permanent(format!("URL `{url}` is not http or https")));
+            return Err(permanent(format!(
+                "a URL of scheme `{}` is not http or https",
+                url.scheme()
+            )));
         }
         let granted = self
             .grants
@@ -71,7 +77,7 @@ impl wit::Host for HostState {
             .unwrap_or_default();
         if !allowed(&url, granted) {
             return Err(permanent(format!(
-                "host `{}` of `{url}` is not granted to this stage (granted: {})",
+                "host `{}` of `{origin}` is not granted to this stage (granted: {})",
                 url.host_str().unwrap_or_default(),
                 if granted.is_empty() {
                     "none".to_owned()
@@ -85,14 +91,20 @@ impl wit::Host for HostState {
         if self.dry && !matches!(method, reqwest::Method::GET | reqwest::Method::HEAD) {
             return Err(dry_run(&format!("HTTP {method}")));
         }
-        let mut builder = self.connections.http.client.request(method, url.clone());
+        let mut builder = self.connections.http.client.request(method, url);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
         let builder = builder.body(request.body);
-        let what = format!("HTTP {url}");
+        let what = format!("HTTP {origin}");
         within(budget(self.deadline), &what, async {
-            let failed = |e: reqwest::Error| retryable(format!("{what}: {e}"));
+            let failed = |e: reqwest::Error| {
+                let mut cause: &dyn std::error::Error = &e;
+                while let Some(source) = cause.source() {
+                    cause = source;
+                }
+                retryable(format!("{what}: {}", cause))
+            };
             let mut response = builder.send().await.map_err(failed)?;
             let status = response.status().as_u16();
             let headers = response
