@@ -125,25 +125,32 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
             let notify = Arc::new(Notify::new());
             let scope = format!("{org}/{name}/{}", stage.id);
             sink_scopes.push((org.clone(), name.clone(), stage.id.to_string()));
+            let sink_instance = instance(
+                stage.id.as_str(),
+                &stage.plugin,
+                &stage.config,
+                &stage.grants,
+                &stage.limits,
+                World::Sink,
+            )?;
+            let stage_context = sink_instance.context().clone();
+            let sink_instance = Arc::new(tokio::sync::Mutex::new(sink_instance));
             let task = sink::SinkTask::new(
                 shared.clone(),
-                instance(
-                    stage.id.as_str(),
-                    &stage.plugin,
-                    &stage.config,
-                    &stage.grants,
-                    &stage.limits,
-                    World::Sink,
-                )?,
+                sink_instance.clone(),
+                stage_context,
                 scope.clone(),
                 stage,
                 notify.clone(),
             );
             tasks.spawn(task.run());
+            let host_local = stage.grants.keys().all(|c| !c.takes_targets());
             sinks.push(pipeline::SinkRoute {
                 scope,
                 inputs: stage.inputs.clone(),
                 notify,
+                inline: host_local.then_some(sink_instance),
+                labels: crate::metrics::stage_labels(&org, &name, stage.id.as_str()),
             });
         }
         let mut dry = Vec::new();

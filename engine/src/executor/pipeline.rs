@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use trackway_config::{KindPattern, Pipeline, SourceKind, Stage, StageId};
 use trackway_runtime::{CallError, Instance, Output, Pending};
-use trackway_store::{DeadLetter, Event, LoggedEvent, WriteBatch};
+use trackway_store::{DeadLetter, Event, EventHead, LoggedEvent, WriteBatch};
 
 use super::{FAULT_BACKOFF, Shared, ids, pause};
 use crate::metrics::{self, stage_labels};
@@ -37,6 +37,14 @@ pub struct SinkRoute {
     pub inputs: Vec<StageId>,
     /// Woken after each commit that queued events.
     pub notify: Arc<Notify>,
+    /// The sink's instance, when the pipeline may deliver to it itself: a sink whose grants
+    /// reach nothing outside the host (`history`, `inventory`, `state`) takes a batch in
+    /// microseconds, so while its outbox is empty the round delivers to it directly and
+    /// commits what it wrote with the round, instead of writing each event to the outbox,
+    /// reading it back and removing it. Anything it does not take goes to the outbox, in order.
+    pub inline: Option<Arc<tokio::sync::Mutex<Instance>>>,
+    /// Metric labels of the sink.
+    pub labels: Vec<(&'static str, String)>,
 }
 
 /// A processor and its instance.
@@ -63,6 +71,19 @@ enum Route {
     Kinds(Vec<KindPattern>),
     /// Events the source itself appended (schedule ticks, polled or webhook events).
     Own(String),
+}
+
+impl Route {
+    /// Whether this source takes an event of `kind` from `source`.
+    fn selects(&self, kind: &str, source: &str, derived: bool) -> bool {
+        match self {
+            // Derived events (processor outputs) are not fed to `events` sources: two pipelines
+            // reading the same kinds would feed each other's outputs back and forth forever.
+            // Other pipelines consume them through sinks instead.
+            Route::Kinds(kinds) => !derived && kinds.iter().any(|k| k.matches(kind)),
+            Route::Own(own) => source == own,
+        }
+    }
 }
 
 /// The task of one pipeline.
@@ -131,7 +152,7 @@ impl PipelineTask {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(Stalled(why)) => {
-                    self.forget_cached_state();
+                    self.forget_cached_state().await;
                     tracing::error!(pipeline = %self.cursor_name, "replay failed, retrying: {why}");
                     pause(&mut shutdown, FAULT_BACKOFF).await;
                     continue;
@@ -149,15 +170,19 @@ impl PipelineTask {
                 }
                 continue;
             }
-            let entries = match self.shared.store.events_after(cursor, READ_BATCH) {
-                Ok(entries) => entries,
+            let read = self
+                .shared
+                .store
+                .events_selected(cursor, READ_BATCH, |head| self.selects(head));
+            let (entries, last) = match read {
+                Ok(read) => read,
                 Err(error) => {
                     tracing::error!(pipeline = %self.cursor_name, "cannot read the log: {error}");
                     pause(&mut shutdown, FAULT_BACKOFF).await;
                     continue;
                 }
             };
-            let Some(last) = entries.last().map(|e| e.seq) else {
+            let Some(last) = last else {
                 continue;
             };
             let routed = self.route(entries);
@@ -173,7 +198,7 @@ impl PipelineTask {
             let queued = match self.run_stages(routed, HashMap::new(), &mut write).await {
                 Ok(queued) => queued,
                 Err(Stalled(why)) => {
-                    self.forget_cached_state();
+                    self.forget_cached_state().await;
                     tracing::error!(pipeline = %self.cursor_name, "round failed, retrying from the same position: {why}");
                     pause(&mut shutdown, FAULT_BACKOFF).await;
                     continue;
@@ -192,7 +217,7 @@ impl PipelineTask {
                     }
                 }
                 Ok(Err(error)) => {
-                    self.forget_cached_state();
+                    self.forget_cached_state().await;
                     tracing::error!(pipeline = %self.cursor_name, "commit failed, retrying: {error}");
                     pause(&mut shutdown, FAULT_BACKOFF).await;
                 }
@@ -255,9 +280,14 @@ impl PipelineTask {
 
     /// The state writes of this round were not committed: the instances must not serve them
     /// from their caches.
-    fn forget_cached_state(&mut self) {
+    async fn forget_cached_state(&mut self) {
         for stage in &mut self.processors {
             stage.instance.forget_cached_state();
+        }
+        for sink in &self.sinks {
+            if let Some(instance) = &sink.inline {
+                instance.lock().await.forget_cached_state();
+            }
         }
     }
 
@@ -266,6 +296,15 @@ impl PipelineTask {
         write.set_cursor(&self.cursor_name, cursor);
         let committed = self.shared.store.commit(write);
         async move { matches!(committed.await, Ok(Ok(_))) }
+    }
+
+    /// Whether any source of this pipeline selects the event of `head`.
+    fn selects(&self, head: EventHead<'_>) -> bool {
+        head.org == self.org
+            && self
+                .sources
+                .iter()
+                .any(|(_, route)| route.selects(head.kind, head.source, head.derived))
     }
 
     /// The events each source selects from `entries`.
@@ -280,16 +319,7 @@ impl PipelineTask {
                 continue;
             }
             for (id, route) in &self.sources {
-                let selected = match route {
-                    // Derived events (processor outputs) are not fed to `events` sources: two
-                    // pipelines reading the same kinds would feed each other's outputs back and
-                    // forth forever. Other pipelines consume them through sinks instead.
-                    Route::Kinds(kinds) => {
-                        event.parent.is_none() && kinds.iter().any(|k| k.matches(&event.kind))
-                    }
-                    Route::Own(source) => event.source == *source,
-                };
-                if selected {
+                if route.selects(&event.kind, &event.source, event.parent.is_some()) {
                     routed
                         .get_mut(id)
                         .expect("every source has an entry")
@@ -331,14 +361,22 @@ impl PipelineTask {
         }
         let mut queued = Vec::with_capacity(self.sinks.len());
         for sink in &self.sinks {
-            let mut n = 0;
-            for input in &sink.inputs {
-                for event in outputs.get(input).into_iter().flatten() {
-                    write.outbox_push(&sink.scope, event.clone());
-                    n += 1;
-                }
+            let events: Vec<Event> = sink
+                .inputs
+                .iter()
+                .filter_map(|input| outputs.get(input))
+                .flatten()
+                .cloned()
+                .collect();
+            let rest = if events.is_empty() {
+                events
+            } else {
+                deliver_inline(&self.shared, sink, events, write).await
+            };
+            queued.push(rest.len());
+            for event in rest {
+                write.outbox_push(&sink.scope, event);
             }
-            queued.push(n);
         }
         Ok(queued)
     }
@@ -499,6 +537,45 @@ impl PipelineTask {
             last_failed_ms: now,
         });
     }
+}
+
+/// Deliver `events` to `sink` in this round if it takes inline deliveries and its outbox is
+/// empty (and its task is not delivering): its writes join `write`. Returns the events to
+/// queue in the outbox instead: all of them, or those from the first one the sink did not
+/// take (its task retries them, in order, or dead-letters them).
+async fn deliver_inline(
+    shared: &Shared,
+    sink: &SinkRoute,
+    events: Vec<Event>,
+    write: &mut WriteBatch,
+) -> Vec<Event> {
+    let Some(instance) = &sink.inline else {
+        return events;
+    };
+    let Ok(mut instance) = instance.try_lock() else {
+        return events;
+    };
+    if !matches!(shared.store.outbox_is_empty(&sink.scope), Ok(true)) {
+        return events;
+    }
+    let started = Instant::now();
+    let result = instance.deliver(&events).await;
+    shared.metrics.observe(
+        metrics::CALL_SECONDS,
+        sink.labels.clone(),
+        started.elapsed(),
+    );
+    let Ok((results, pending)) = result else {
+        // A trap or a failed start: the sink task handles it, with its isolation and
+        // backoff, from the outbox.
+        return events;
+    };
+    super::apply_pending(pending, instance.context(), write);
+    let taken = results.iter().take_while(|r| r.is_ok()).count();
+    shared
+        .metrics
+        .add(metrics::PROCESSED, sink.labels.clone(), taken as u64);
+    events.into_iter().skip(taken).collect()
 }
 
 /// Wall-clock milliseconds since the epoch (for dead-letter timestamps).

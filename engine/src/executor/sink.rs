@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
+use tokio::sync::{Mutex, Notify};
 use trackway_config::{Retry, Stage};
 use trackway_runtime::{CallError, Instance, PluginError};
 use trackway_store::{DeadLetter, Event, WriteBatch};
@@ -28,7 +28,9 @@ struct HeadAttempts {
 /// The task of one sink.
 pub struct SinkTask {
     shared: Arc<Shared>,
-    instance: Instance,
+    /// Shared with the pipeline task, which delivers to a host-local sink itself while the
+    /// outbox is empty (see `pipeline::SinkRoute`); whoever holds the lock delivers.
+    instance: Arc<Mutex<Instance>>,
     scope: String,
     org: String,
     pipeline: String,
@@ -45,12 +47,12 @@ impl SinkTask {
     /// The task of `stage`, whose outbox is `scope` (`org/pipeline/sink`).
     pub fn new(
         shared: Arc<Shared>,
-        instance: Instance,
+        instance: Arc<Mutex<Instance>>,
+        context: trackway_runtime::StageContext,
         scope: String,
         stage: &Stage,
         notify: Arc<Notify>,
     ) -> Self {
-        let context = instance.context().clone();
         Self {
             shared,
             instance,
@@ -71,6 +73,8 @@ impl SinkTask {
         let mut shutdown = self.shared.shutdown.clone();
         while !*shutdown.borrow() {
             let limit = if self.isolate > 0 { 1 } else { self.batch_max };
+            let instance = self.instance.clone();
+            let mut instance = instance.lock().await;
             let entries = match self.shared.store.outbox(&self.scope, limit) {
                 Ok(entries) => entries,
                 Err(error) => {
@@ -80,6 +84,7 @@ impl SinkTask {
                 }
             };
             if entries.is_empty() {
+                drop(instance);
                 tokio::select! {
                     () = self.notify.notified() => {}
                     () = tokio::time::sleep(IDLE_RECHECK) => {}
@@ -87,7 +92,8 @@ impl SinkTask {
                 }
                 continue;
             }
-            let wait = self.deliver(entries).await;
+            let wait = self.deliver(&mut instance, entries).await;
+            drop(instance);
             if let Some(wait) = wait {
                 pause(&mut shutdown, wait).await;
             }
@@ -99,10 +105,14 @@ impl SinkTask {
     }
 
     /// Deliver one batch; returns how long to wait before the next attempt, if any.
-    async fn deliver(&mut self, entries: Vec<(u64, Event)>) -> Option<Duration> {
+    async fn deliver(
+        &mut self,
+        instance: &mut Instance,
+        entries: Vec<(u64, Event)>,
+    ) -> Option<Duration> {
         let events: Vec<Event> = entries.iter().map(|(_, e)| e.clone()).collect();
         let started = Instant::now();
-        let result = self.instance.deliver(&events).await;
+        let result = instance.deliver(&events).await;
         self.shared
             .metrics
             .observe(metrics::CALL_SECONDS, self.labels(), started.elapsed());
@@ -111,7 +121,7 @@ impl SinkTask {
         match result {
             Ok((results, pending)) => {
                 self.isolate = self.isolate.saturating_sub(entries.len());
-                super::apply_pending(pending, self.instance.context(), &mut write);
+                super::apply_pending(pending, instance.context(), &mut write);
                 let mut delivered = 0;
                 for ((seq, event), result) in entries.into_iter().zip(results) {
                     match result {
@@ -156,7 +166,7 @@ impl SinkTask {
             }
             Err(error) => {
                 let mut labels = self.labels();
-                labels.push(("plugin", self.instance.context().plugin.clone()));
+                labels.push(("plugin", instance.context().plugin.clone()));
                 labels.push(("kind", error.label().to_owned()));
                 self.shared.metrics.add(metrics::TRAPS, labels, 1);
                 self.count_failure(error.label());
@@ -173,7 +183,7 @@ impl SinkTask {
             match self.shared.store.commit(write).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(error)) => {
-                    self.instance.forget_cached_state();
+                    instance.forget_cached_state();
                     tracing::error!(sink = %self.scope, "commit failed, the batch will be delivered again: {error}");
                     return Some(FAULT_BACKOFF);
                 }

@@ -28,7 +28,8 @@ const MAX_LIMIT: usize = 1000;
 #[derive(Debug, Deserialize)]
 struct Page {
     limit: Option<usize>,
-    before: Option<u64>,
+    /// The id of the last entry of the previous page (its `next`).
+    before: Option<String>,
 }
 
 /// The JSON form of an event, as every read route shows it.
@@ -66,11 +67,21 @@ async fn list(
             "`limit` must be between 1 and {MAX_LIMIT}"
         )));
     }
+    let before = page
+        .before
+        .as_deref()
+        .map(|b| {
+            trackway_store::Ulid::from_string(b).map_err(|_| {
+                ApiError::bad_request(format!(
+                    "`before` must be the `next` of the previous page, not `{b}`"
+                ))
+            })
+        })
+        .transpose()?;
     let store = state.store.clone();
-    let result =
-        tokio::task::spawn_blocking(move || store.history(&org, &stream, page.before, limit))
-            .await
-            .map_err(ApiError::internal)??;
+    let result = tokio::task::spawn_blocking(move || store.history(&org, &stream, before, limit))
+        .await
+        .map_err(ApiError::internal)??;
     let mut headers = HeaderMap::new();
     if let Some(next) = result.next_before
         && let Ok(link) =
@@ -78,7 +89,7 @@ async fn list(
     {
         headers.insert(header::LINK, link);
     }
-    let items: Vec<_> = result.items.iter().map(|(_, e)| event_json(e)).collect();
+    let items: Vec<_> = result.items.iter().map(event_json).collect();
     Ok((
         headers,
         Json(json!({ "items": items, "next": result.next_before.map(|n| n.to_string()) })),

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use redb::{Database, ReadableTable};
 
 pub use error::{Error, Result};
-pub use event::{DeadLetter, Event, LoggedEvent, NewEvent};
+pub use event::{DeadLetter, Event, EventHead, LoggedEvent, NewEvent};
 pub use read::HistoryPage;
 pub use ulid::Ulid;
 pub use write::{Appended, CommitHook, CommitOutcome, WriteBatch};
@@ -61,7 +61,6 @@ impl Store {
             txn.open_table(tables::OUTBOX)?;
             txn.open_table(tables::DLQ)?;
             txn.open_table(tables::HISTORY)?;
-            txn.open_table(tables::HISTORY_IDS)?;
             txn.open_table(tables::INV_CURRENT)?;
             txn.open_table(tables::INV_HISTORY)?;
             txn.open_table(tables::INV_BY_APP)?;
@@ -75,6 +74,7 @@ impl Store {
             txn.open_table(tables::HOST_DEPLOYMENTS)?;
             txn.open_table(tables::HOSTNAMES)?;
         }
+        migrate_history(&txn)?;
         let last = txn
             .open_table(tables::COUNTERS)?
             .get("log_seq")?
@@ -120,6 +120,30 @@ impl Store {
     pub fn probe_writable(&self) -> Result<()> {
         self.commit_blocking(WriteBatch::new()).map(|_| ())
     }
+}
+
+/// Move history written in the first layout ([`tables::HISTORY_V1`]) into [`tables::HISTORY`],
+/// and delete the old tables.
+fn migrate_history(txn: &redb::WriteTransaction) -> Result<()> {
+    use redb::TableHandle as _;
+    if !txn
+        .list_tables()?
+        .any(|t| t.name() == tables::HISTORY_V1.name())
+    {
+        return Ok(());
+    }
+    {
+        let from = txn.open_table(tables::HISTORY_V1)?;
+        let mut to = txn.open_table(tables::HISTORY)?;
+        for entry in from.iter()? {
+            let (key, bytes) = entry?;
+            let event = Event::decode(bytes.value())?;
+            to.insert((key.value().0, event.id.0), bytes.value())?;
+        }
+    }
+    txn.delete_table(tables::HISTORY_V1)?;
+    txn.delete_table(tables::HISTORY_IDS_V1)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -177,7 +201,7 @@ mod tests {
         assert!(events.iter().all(|e| e.event.org == "acme"));
         assert_eq!(events[2].event.id, second.ids[0]);
         assert_eq!(store.events_after(2, 10).unwrap().len(), 1);
-        assert_eq!(store.event(first.ids[1]).unwrap().unwrap().seq, 2);
+        assert_eq!(events[1].event.id, first.ids[1]);
     }
 
     #[test]
@@ -240,18 +264,16 @@ mod tests {
     }
 
     #[test]
-    fn derived_events_are_appended_once() {
+    fn derived_events_are_appended_with_the_cursor_move() {
         let (_dir, store) = open();
         let mut derived = event("x", "s");
         derived.id = Ulid::new();
-        for _ in 0..2 {
-            let mut batch = WriteBatch::new();
-            batch
-                .append_derived(vec![derived.clone()])
-                .set_cursor("acme/p", 7);
-            store.commit_blocking(batch).unwrap();
-        }
-        assert_eq!(store.events_after(0, 10).unwrap().len(), 1);
+        let mut batch = WriteBatch::new();
+        batch
+            .append_derived(vec![derived.clone()])
+            .set_cursor("acme/p", 7);
+        store.commit_blocking(batch).unwrap();
+        assert_eq!(store.events_after(0, 10).unwrap()[0].event, derived);
         assert_eq!(store.cursor("acme/p").unwrap(), 7);
         assert_eq!(store.cursor("acme/q").unwrap(), 0);
     }
@@ -313,7 +335,7 @@ mod tests {
         let mut events = Vec::new();
         for i in 0..5 {
             let mut e = event(&format!("k{i}"), "s");
-            e.id = Ulid::new();
+            e.id = event::next_id();
             e.org = "acme".into();
             events.push(e);
         }
@@ -325,12 +347,12 @@ mod tests {
             store.commit_blocking(batch).unwrap();
         }
         let page = store.history("acme", "versions", None, 3).unwrap();
-        let kinds: Vec<_> = page.items.iter().map(|(_, e)| e.kind.as_str()).collect();
+        let kinds: Vec<_> = page.items.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(kinds, ["k4", "k3", "k2"]);
         let rest = store
             .history("acme", "versions", page.next_before, 3)
             .unwrap();
-        let kinds: Vec<_> = rest.items.iter().map(|(_, e)| e.kind.as_str()).collect();
+        let kinds: Vec<_> = rest.items.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(kinds, ["k1", "k0"]);
         assert_eq!(rest.next_before, None);
         assert!(
@@ -572,6 +594,31 @@ mod tests {
         assert!(store.commit_blocking(batch).unwrap().appended[0].replayed);
         let (a, _) = store.deployment("acme", "a").unwrap().unwrap();
         assert_eq!(a.updated_ms, 100);
+    }
+
+    #[test]
+    fn history_of_the_first_layout_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        let mut e = event("k", "s");
+        e.org = "acme".into();
+        e.id = Ulid::new();
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(tables::HISTORY_V1)
+                .unwrap()
+                .insert(("acme/versions", 1), e.encode().as_slice())
+                .unwrap();
+            txn.open_table(tables::HISTORY_IDS_V1)
+                .unwrap()
+                .insert(("acme/versions", e.id.0), 1)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let store = Store::open(&path, Box::new(|_| {})).unwrap();
+        let page = store.history("acme", "versions", None, 10).unwrap();
+        assert_eq!(page.items, [e]);
     }
 
     #[test]

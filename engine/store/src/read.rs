@@ -6,16 +6,16 @@ use ulid::Ulid;
 
 use crate::Store;
 use crate::error::Result;
-use crate::event::{DeadLetter, Event, LoggedEvent};
+use crate::event::{DeadLetter, Event, EventHead, LoggedEvent};
 use crate::tables;
 
 /// One page of a history stream, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryPage {
-    /// Entries with their history sequence numbers, newest first.
-    pub items: Vec<(u64, Event)>,
+    /// Entries, newest first.
+    pub items: Vec<Event>,
     /// Pass as `before` to get the next (older) page; `None` on the last page.
-    pub next_before: Option<u64>,
+    pub next_before: Option<Ulid>,
 }
 
 impl Store {
@@ -34,21 +34,32 @@ impl Store {
         Ok(out)
     }
 
-    /// The event with id `id`, if it is in the log.
-    pub fn event(&self, id: Ulid) -> Result<Option<LoggedEvent>> {
+    /// The events among the next `limit` log entries after `after` that `select` keeps (it sees
+    /// each entry's [`EventHead`], so skipping one costs no decoding), in log order, and the
+    /// position of the last entry looked at (`None` if there was none).
+    pub fn events_selected(
+        &self,
+        after: u64,
+        limit: usize,
+        mut select: impl FnMut(EventHead<'_>) -> bool,
+    ) -> Result<(Vec<LoggedEvent>, Option<u64>)> {
         let txn = self.db.begin_read()?;
-        let Some(seq) = txn.open_table(tables::EVENT_IDS)?.get(id.0)? else {
-            return Ok(None);
-        };
-        let seq = seq.value();
-        let events = txn.open_table(tables::EVENTS)?;
-        let bytes = events
-            .get(seq)?
-            .expect("event id index points into the log");
-        Ok(Some(LoggedEvent {
-            seq,
-            event: Event::decode(bytes.value())?,
-        }))
+        let table = txn.open_table(tables::EVENTS)?;
+        let mut out = Vec::new();
+        let mut last = None;
+        for entry in table.range(after + 1..)?.take(limit) {
+            let (seq, bytes) = entry?;
+            let seq = seq.value();
+            last = Some(seq);
+            let bytes = bytes.value();
+            if select(EventHead::decode(bytes)?) {
+                out.push(LoggedEvent {
+                    seq,
+                    event: Event::decode(bytes)?,
+                });
+            }
+        }
+        Ok((out, last))
     }
 
     /// The position of consumer `name` in the log (0 before its first commit).
@@ -82,6 +93,16 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether nothing waits in the outbox of sink `scope`.
+    pub fn outbox_is_empty(&self, scope: &str) -> Result<bool> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::OUTBOX)?;
+        Ok(table
+            .range((scope, 0)..=(scope, u64::MAX))?
+            .next()
+            .is_none())
+    }
+
     /// How many events wait in the outbox of sink `scope`.
     pub fn outbox_len(&self, scope: &str) -> Result<u64> {
         let txn = self.db.begin_read()?;
@@ -94,33 +115,34 @@ impl Store {
         Ok(n)
     }
 
-    /// A page of history stream `stream` of `org`, newest first, starting below `before`.
+    /// A page of history stream `stream` of `org`, newest first, starting below event id
+    /// `before`.
     pub fn history(
         &self,
         org: &str,
         stream: &str,
-        before: Option<u64>,
+        before: Option<Ulid>,
         limit: usize,
     ) -> Result<HistoryPage> {
         let scope = format!("{org}/{stream}");
         let txn = self.db.begin_read()?;
         let table = txn.open_table(tables::HISTORY)?;
-        let upper = before.unwrap_or(u64::MAX);
+        let upper = before.map_or(u128::MAX, |id| id.0);
         let mut items = Vec::with_capacity(limit.min(1024));
         let mut more = false;
         for entry in table
             .range((scope.as_str(), 0)..(scope.as_str(), upper))?
             .rev()
         {
-            let (key, bytes) = entry?;
+            let (_, bytes) = entry?;
             if items.len() == limit {
                 more = true;
                 break;
             }
-            items.push((key.value().1, Event::decode(bytes.value())?));
+            items.push(Event::decode(bytes.value())?);
         }
         let next_before = if more {
-            items.last().map(|(seq, _)| *seq)
+            items.last().map(|e| e.id)
         } else {
             None
         };

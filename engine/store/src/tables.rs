@@ -5,7 +5,8 @@ use redb::TableDefinition;
 
 /// The event log: log sequence number -> encoded [`crate::Event`].
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events_v1");
-/// Event id (ULID as u128) -> log sequence number; dedupes derived and client-supplied ids.
+/// Client-supplied event id (ULID as u128) -> log sequence number: a retry with the same id
+/// appends nothing.
 pub const EVENT_IDS: TableDefinition<u128, u64> = TableDefinition::new("event_ids_v1");
 /// (org, idempotency key) -> request fingerprint (16 bytes) followed by the ids (16 bytes each).
 pub const IDEMPOTENCY: TableDefinition<(&str, &str), &[u8]> =
@@ -19,12 +20,18 @@ pub const OUTBOX: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("ou
 /// Dead-letter id (a monotonic ULID, so the table reads in failure order) -> encoded
 /// [`crate::DeadLetter`].
 pub const DLQ: TableDefinition<u128, &[u8]> = TableDefinition::new("dlq_v1");
-/// (history stream `org/stream`, history sequence number) -> encoded event.
-pub const HISTORY: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("history_v1");
-/// (history stream `org/stream`, event id) -> history sequence number; makes appends idempotent.
-pub const HISTORY_IDS: TableDefinition<(&str, u128), u64> = TableDefinition::new("history_ids_v1");
-/// Counters: `log_seq`, `outbox_seq`, `history_seq`, `inventory_series`, `task_id`, `ack_id`,
-/// `deployment_seq`, `server_seq` (the last number handed out).
+/// (history stream `org/stream`, event id) -> encoded event. Ids sort by time (ULIDs), so a
+/// stream reads newest first in reverse, and appending an event again hits the same key (replays
+/// never duplicate).
+pub const HISTORY: TableDefinition<(&str, u128), &[u8]> = TableDefinition::new("history_v2");
+/// The first layout of history, (stream, history sequence number) -> encoded event, with an id
+/// index; migrated into [`HISTORY`] when a database is opened, then deleted.
+pub const HISTORY_V1: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("history_v1");
+/// The id index of [`HISTORY_V1`], deleted with it.
+pub const HISTORY_IDS_V1: TableDefinition<(&str, u128), u64> =
+    TableDefinition::new("history_ids_v1");
+/// Counters: `log_seq`, `outbox_seq`, `inventory_series`, `task_id`, `ack_id`, `deployment_seq`,
+/// `server_seq` (the last number handed out).
 pub const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters_v1");
 /// Inventory: (org, env, app) -> encoded [`crate::inventory::Current`] (which also names the
 /// app's history series in that environment).

@@ -139,8 +139,8 @@ impl WriteBatch {
         self
     }
 
-    /// Append events whose ids are already assigned (derived by a pipeline); ids already in the
-    /// log are skipped, so replaying a batch never duplicates its outputs.
+    /// Append events whose ids are already assigned (derived by a pipeline). Commit them with
+    /// the cursor move that consumed their inputs: the log does not look for their ids again.
     pub fn append_derived(&mut self, events: Vec<Event>) -> &mut Self {
         if !events.is_empty() {
             self.ops.push(Op::AppendDerived(events));
@@ -408,8 +408,7 @@ struct Tables<'t> {
     state: Table<'t, (&'static str, &'static str), &'static [u8]>,
     outbox: Table<'t, (&'static str, u64), &'static [u8]>,
     dlq: Table<'t, u128, &'static [u8]>,
-    history: Table<'t, (&'static str, u64), &'static [u8]>,
-    history_ids: Table<'t, (&'static str, u128), u64>,
+    history: Table<'t, (&'static str, u128), &'static [u8]>,
     inv_current: Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
     inv_history: Table<'t, (u32, u128), &'static [u8]>,
     inv_by_app: Table<'t, (&'static str, &'static str, &'static str), ()>,
@@ -425,7 +424,6 @@ struct Tables<'t> {
     counters: Table<'t, &'static str, u64>,
     log_seq: u64,
     outbox_seq: u64,
-    history_seq: u64,
     inventory_series: u64,
     task_seq: u64,
     ack_seq: u64,
@@ -438,10 +436,9 @@ impl<'t> Tables<'t> {
         let counters = txn.open_table(tables::COUNTERS)?;
         let counter =
             |name: &str| -> Result<u64> { Ok(counters.get(name)?.map_or(0, |v| v.value())) };
-        let (log_seq, outbox_seq, history_seq, inventory_series) = (
+        let (log_seq, outbox_seq, inventory_series) = (
             counter("log_seq")?,
             counter("outbox_seq")?,
-            counter("history_seq")?,
             counter("inventory_series")?,
         );
         let (task_seq, ack_seq) = (counter("task_id")?, counter("ack_id")?);
@@ -455,7 +452,6 @@ impl<'t> Tables<'t> {
             outbox: txn.open_table(tables::OUTBOX)?,
             dlq: txn.open_table(tables::DLQ)?,
             history: txn.open_table(tables::HISTORY)?,
-            history_ids: txn.open_table(tables::HISTORY_IDS)?,
             inv_current: txn.open_table(tables::INV_CURRENT)?,
             inv_history: txn.open_table(tables::INV_HISTORY)?,
             inv_by_app: txn.open_table(tables::INV_BY_APP)?,
@@ -471,7 +467,6 @@ impl<'t> Tables<'t> {
             counters,
             log_seq,
             outbox_seq,
-            history_seq,
             inventory_series,
             task_seq,
             ack_seq,
@@ -480,17 +475,27 @@ impl<'t> Tables<'t> {
         })
     }
 
-    fn save_counters(&mut self) -> Result<()> {
-        self.counters.insert("log_seq", self.log_seq)?;
-        self.counters.insert("outbox_seq", self.outbox_seq)?;
-        self.counters.insert("history_seq", self.history_seq)?;
-        self.counters
-            .insert("inventory_series", self.inventory_series)?;
-        self.counters.insert("task_id", self.task_seq)?;
-        self.counters.insert("ack_id", self.ack_seq)?;
-        self.counters
-            .insert("deployment_seq", self.deployment_seq)?;
-        self.counters.insert("server_seq", self.server_seq)?;
+    /// The counters, by name, in the order they are read and saved.
+    fn counter_values(&self) -> [(&'static str, u64); 7] {
+        [
+            ("log_seq", self.log_seq),
+            ("outbox_seq", self.outbox_seq),
+            ("inventory_series", self.inventory_series),
+            ("task_id", self.task_seq),
+            ("ack_id", self.ack_seq),
+            ("deployment_seq", self.deployment_seq),
+            ("server_seq", self.server_seq),
+        ]
+    }
+
+    /// Write back the counters that changed since `before` (a B-tree insert each: most
+    /// transactions move only one or two of them).
+    fn save_counters(&mut self, before: [(&'static str, u64); 7]) -> Result<()> {
+        for ((name, now), (_, then)) in self.counter_values().into_iter().zip(before) {
+            if now != then {
+                self.counters.insert(name, now)?;
+            }
+        }
         Ok(())
     }
 
@@ -598,7 +603,7 @@ impl<'t> Tables<'t> {
                         let mut event = new.event.clone();
                         event.id = new.id.unwrap_or_else(crate::event::next_id);
                         event.org.clone_from(org);
-                        self.append_one(&event)?;
+                        self.append_one(&event, new.id.is_some())?;
                         ids.push(event.id);
                     }
                     if let Some((key, fingerprint)) = idempotency {
@@ -617,7 +622,7 @@ impl<'t> Tables<'t> {
                 }
                 Op::AppendDerived(events) => {
                     for event in events {
-                        self.append_one(event)?;
+                        self.append_one(event, false)?;
                     }
                 }
                 Op::SetCursor { name, seq } => {
@@ -646,20 +651,10 @@ impl<'t> Tables<'t> {
                     self.dlq.remove(id.0)?;
                 }
                 Op::HistoryAppend { stream, event } => {
+                    // The same id is the same event: writing it again changes nothing.
                     let scope = format!("{}/{stream}", event.org);
-                    if self
-                        .history_ids
-                        .get((scope.as_str(), event.id.0))?
-                        .is_none()
-                    {
-                        self.history_seq += 1;
-                        self.history_ids
-                            .insert((scope.as_str(), event.id.0), self.history_seq)?;
-                        self.history.insert(
-                            (scope.as_str(), self.history_seq),
-                            event.encode().as_slice(),
-                        )?;
-                    }
+                    self.history
+                        .insert((scope.as_str(), event.id.0), event.encode().as_slice())?;
                 }
                 Op::Inventory { org, report } => self.record(org, report)?,
                 Op::CreateTask { org, task, .. } => {
@@ -758,8 +753,10 @@ impl<'t> Tables<'t> {
             };
             self.inv_current
                 .insert(key, inventory::encode(&current).as_slice())?;
-            self.inv_by_app
-                .insert((org, report.app.as_str(), report.env.as_str()), ())?;
+            let by_app = (org, report.app.as_str(), report.env.as_str());
+            if self.inv_by_app.get(by_app)?.is_none() {
+                self.inv_by_app.insert(by_app, ())?;
+            }
         }
         Ok(())
     }
@@ -816,13 +813,15 @@ impl<'t> Tables<'t> {
         Ok(())
     }
 
-    /// Append one event unless its id is already in the log.
-    fn append_one(&mut self, event: &Event) -> Result<()> {
-        if self.event_ids.get(event.id.0)?.is_some() {
-            return Ok(());
-        }
+    /// Append one event; with `indexed`, remember its id (client-supplied ids, which a retry
+    /// may send again). Host-assigned and derived ids need no index: a fresh id is new by
+    /// construction, and a pipeline's outputs are committed with the cursor move that consumed
+    /// their inputs, so a round is either committed once or redone from scratch.
+    fn append_one(&mut self, event: &Event, indexed: bool) -> Result<()> {
         self.log_seq += 1;
-        self.event_ids.insert(event.id.0, self.log_seq)?;
+        if indexed {
+            self.event_ids.insert(event.id.0, self.log_seq)?;
+        }
         self.events
             .insert(self.log_seq, event.encode().as_slice())?;
         Ok(())
@@ -845,13 +844,14 @@ fn commit(
     let mut outcomes = Vec::with_capacity(batches.len());
     let last_seq = {
         let mut tables = Tables::open(&txn)?;
+        let counters = tables.counter_values();
         for batch in batches {
             outcomes.push(match tables.check(batch)? {
                 Err(rejection) => Err(rejection),
                 Ok(replays) => Ok(tables.apply(batch, replays)?),
             });
         }
-        tables.save_counters()?;
+        tables.save_counters(counters)?;
         tables.log_seq
     };
     txn.commit()?;
