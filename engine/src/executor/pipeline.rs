@@ -159,14 +159,25 @@ impl PipelineTask {
                 }
             }
             if self.shared.store.last_seq() <= cursor {
-                if saved != cursor && self.save_cursor(cursor).await {
+                // Caught up. A cursor moved past events no source selects is saved at most once
+                // per IDLE_CURSOR_SAVE: under load this pipeline catches up after every commit,
+                // and a commit of its own each time would double the writer's work.
+                if saved != cursor
+                    && saved_at.elapsed() >= IDLE_CURSOR_SAVE
+                    && self.save_cursor(cursor).await
+                {
                     saved = cursor;
                     saved_at = Instant::now();
                 }
+                let wait = if saved == cursor {
+                    IDLE_CURSOR_SAVE
+                } else {
+                    IDLE_CURSOR_SAVE.saturating_sub(saved_at.elapsed())
+                };
                 tokio::select! {
                     _ = tail.changed() => {}
                     _ = shutdown.changed() => {}
-                    () = tokio::time::sleep(IDLE_CURSOR_SAVE) => {}
+                    () = tokio::time::sleep(wait) => {}
                 }
                 continue;
             }
