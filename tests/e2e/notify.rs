@@ -353,3 +353,60 @@ async fn a_url_outside_the_grant_is_dead_lettered_without_a_request() {
     // The event is done with for good (dead-lettered), so this is final, not a snapshot.
     assert!(receiver.received().is_empty(), "{:?}", receiver.received());
 }
+
+/// `POST /api/reports` notifies as its `notify` says: `NEVER` sends nothing, `ON_ERROR` only when
+/// a task is in ERROR, `ALWAYS` every time (the example's `report` sink).
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_notify_as_they_ask() {
+    let receiver = Receiver::start(&[]).await;
+    let scratch = Scratch::new();
+    scratch.examples();
+    let example = scratch.pipelines().join("default/notifications.toml");
+    let text = std::fs::read_to_string(&example).expect("the example exists");
+    std::fs::write(&example, text.replace("127.0.0.1:9000", &receiver.address))
+        .expect("write the example");
+    let server = Server::start(&scratch.pipelines(), &scratch.data());
+    let report = |notify: &'static str| {
+        let server = &server;
+        async move {
+            let body = json!({ "notify": notify }).to_string();
+            let (status, _, answer) = server.post("/api/reports", &body, None).await;
+            assert_eq!(status, 200, "{answer}");
+            answer["status"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    let reports = || {
+        receiver
+            .received()
+            .into_iter()
+            .filter(|r| r.slack_text().starts_with("Scheduled jobs"))
+            .map(|r| r.slack_text().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // One healthy task: NEVER and ON_ERROR say nothing, ALWAYS does.
+    heartbeat(&server, "healthy", 3600, 3600).await;
+    assert_eq!(report("NEVER").await, "OK");
+    assert_eq!(report("ON_ERROR").await, "OK");
+    assert_eq!(report("ALWAYS").await, "OK");
+    // The sink delivers in order: once the ALWAYS report arrived, the others were handled.
+    let sent = eventually(WAIT, "the ALWAYS report", || async {
+        let sent = reports();
+        (!sent.is_empty()).then_some(sent)
+    })
+    .await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].ends_with(": OK"), "{sent:?}");
+    // A task whose last ack is two days old: ON_ERROR now sends.
+    let old = "2020-01-01T00:00:00Z";
+    let spec = json!({"name": "stale", "datapoints": 1, "tolerance": 0, "created": old});
+    let (status, _, body) = server.post("/api/tasks", &spec.to_string(), None).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(report("ON_ERROR").await, "ERROR");
+    let sent = eventually(WAIT, "the ON_ERROR report", || async {
+        let sent = reports();
+        (sent.len() >= 2).then_some(sent)
+    })
+    .await;
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent[1].ends_with(": ERROR"), "{sent:?}");
+}
