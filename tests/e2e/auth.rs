@@ -160,6 +160,59 @@ async fn keys_are_checked_per_org_and_scope_and_stored_hashed() {
         (body["items"].as_array()?.len() >= 2).then_some(())
     })
     .await;
+
+    // The deployment tracker's routes act on the key's org too, under `/v1/...` and under
+    // `/v1/orgs/{org}/...`; replaying dead letters needs an admin key.
+    let status = |method: reqwest::Method, path: &str, key: &str| {
+        let request = server
+            .client
+            .request(method, format!("{}{path}", server.url))
+            .header("x-api-key", key)
+            .body("{}");
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    use reqwest::Method;
+    assert_eq!(
+        status(Method::POST, "/v1/deployments/d1", &acme_write).await,
+        201
+    );
+    assert_eq!(
+        status(Method::POST, "/v1/deployments/d2", &acme_read).await,
+        403
+    );
+    assert_eq!(
+        status(Method::GET, "/v1/orgs/acme/deployments/d1", &acme_read).await,
+        200
+    );
+    assert_eq!(
+        status(Method::GET, "/v1/deployments/d1", &acme_read).await,
+        200
+    );
+    assert_eq!(
+        status(Method::GET, "/v1/deployments/d1", &umbrella_admin).await,
+        404
+    );
+    assert_eq!(
+        status(Method::GET, "/v1/orgs/acme/deployments/d1", &umbrella_admin).await,
+        404
+    );
+    assert_eq!(
+        status(Method::GET, "/v1/orgs/acme/dlq", &acme_read).await,
+        200
+    );
+    assert_eq!(
+        status(Method::POST, "/v1/orgs/acme/dlq/replay", &acme_write).await,
+        403
+    );
+    assert_eq!(
+        status(
+            Method::POST,
+            "/v1/orgs/umbrella/dlq/replay",
+            &umbrella_admin
+        )
+        .await,
+        202
+    );
     server.stop();
 
     // No key in clear text anywhere in the data directory (database, key file, cache).
