@@ -431,12 +431,47 @@ async fn pages_link_like_the_seed_and_bad_calls_are_refused_with_reasons() {
     )
     .await;
     assert_eq!(status, 409, "{body}");
-    let history = eventually(WAIT, "30 deployments in history", || async {
+    let history = eventually(WAIT, "30 deployment starts in history", || async {
         let items = server.history("default", "deployments").await;
         (items.len() >= 30).then_some(items)
     })
     .await;
-    assert_eq!(history.len(), 30);
+    assert_eq!(history.len(), 30, "a retried start appends nothing");
+
+    // Completion can give the servers that reported no result of their own the deployment's.
+    let path = "/v1/deployments/with-servers";
+    assert_eq!(send(&server, "POST", path, "{}").await.0, 201);
+    for host in ["web-a", "web-b"] {
+        let body = format!(r#"{{"hostname": "{host}"}}"#);
+        assert_eq!(
+            send(&server, "POST", &format!("{path}/servers"), &body)
+                .await
+                .0,
+            201
+        );
+    }
+    let failed = r#"{"hostname": "web-b", "result": "failure"}"#;
+    assert_eq!(
+        send(&server, "PUT", &format!("{path}/servers"), failed)
+            .await
+            .0,
+        204
+    );
+    let finish = r#"{"result": "success", "assert_empty_server_result": true}"#;
+    assert_eq!(send(&server, "PUT", path, finish).await.0, 204);
+    let (_, deployment) = server.get(path).await;
+    let results: Vec<(&str, &str)> = deployment["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["hostname"].as_str().unwrap(),
+                s["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(results, [("web-a", "success"), ("web-b", "failure")]);
 
     // The OpenAPI document, where old and new clients look for it.
     for path in ["/openapi.json", "/swagger.json", "/swagger"] {

@@ -96,3 +96,41 @@ config = { stream = "versions" }
         "{stderr}"
     );
 }
+
+/// A stage whose plugin imports a capability the stage was not granted fails validation with a
+/// message naming the stage and the capability; a target the plugin's config names but the
+/// grant does not is reported at the config key.
+#[test]
+fn capabilities_must_be_granted_with_the_targets_the_plugin_uses() {
+    let scratch = Scratch::new();
+    scratch.pipeline(
+        "default",
+        "ungranted",
+        r#"# A Logstash sink without its grant, and one granted another server.
+[sources.api]
+type = "events"
+kinds = ["deployment.*"]
+
+[sinks.logstash]
+plugin = "redis-logstash"
+inputs = ["api"]
+
+[sinks.elsewhere]
+plugin = "redis-logstash"
+inputs = ["api"]
+config = { host = "10.0.0.9" }
+grants = [{ redis = "redis://127.0.0.1:6379" }]
+"#,
+    );
+    let file = scratch.pipelines().join("default/ungranted.toml");
+    let (ok, _, stderr) = validate(&[&file]);
+    assert!(!ok, "validate accepted an ungranted capability");
+    assert!(
+        stderr.contains("stage `logstash`") && stderr.contains("capability `redis`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("redis://10.0.0.9:6379/0") && stderr.contains("not granted"),
+        "{stderr}"
+    );
+}
