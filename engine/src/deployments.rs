@@ -9,12 +9,13 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use trackway_store::NewEvent;
 use trackway_store::deployments::{Deployment, Server};
-use trackway_store::{Event, NewEvent, Ulid};
 use utoipa::ToSchema;
 
 use crate::http::error::ApiError;
 use crate::http::inventory::rfc3339;
+use crate::ingest::api_event;
 
 /// The longest accepted text field: the seed widened `package_url` and `arguments` to 2048.
 const MAX_TEXT: usize = 2048;
@@ -308,26 +309,9 @@ fn payload(mut record: Value) -> String {
     record.to_string()
 }
 
-fn event(org: &str, kind: &str, subject: &str, time_ms: u64, payload: String) -> NewEvent {
-    NewEvent {
-        id: None,
-        event: Event {
-            id: Ulid::nil(),
-            org: org.to_owned(),
-            kind: kind.to_owned(),
-            source: "api".into(),
-            time_ms,
-            subject: subject.to_owned(),
-            attributes: Vec::new(),
-            payload,
-            parent: None,
-        },
-    }
-}
-
 /// The `deployment.started` or `deployment.finished` event of `deployment`'s new state.
 pub fn deployment_event(org: &str, kind: &str, deployment: &Deployment) -> NewEvent {
-    let mut new = event(
+    let mut new = api_event(
         org,
         kind,
         &deployment.deployment_id,
@@ -347,7 +331,7 @@ pub fn deployment_event(org: &str, kind: &str, deployment: &Deployment) -> NewEv
 
 /// The `server.started` or `server.finished` event of `server`'s new state.
 pub fn server_event(org: &str, kind: &str, server: &Server) -> NewEvent {
-    let mut new = event(
+    let mut new = api_event(
         org,
         kind,
         &server.deployment_id,
@@ -368,7 +352,7 @@ pub fn log_event(org: &str, deployment_id: &str, time_ms: u64, log: LogBody) -> 
     if let Some(severity) = log.severity {
         fields.insert("severity".into(), severity.into());
     }
-    event(
+    api_event(
         org,
         "deployment.log",
         deployment_id,

@@ -17,10 +17,11 @@ pub const MAX_EVENTS_PER_REQUEST: usize = 1000;
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 /// One event as a client submits it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventInput {
-    /// Dotted kind, e.g. `version.reported`. Required.
+    /// Dotted kind, e.g. `version.reported`: dot-separated segments of `a-z 0-9 _ -`, at most
+    /// 128 characters. Required.
     pub kind: String,
     /// What it is about. Default empty.
     #[serde(default)]
@@ -30,6 +31,7 @@ pub struct EventInput {
     pub attributes: BTreeMap<String, String>,
     /// Any JSON, kept as sent. Default `{}`.
     #[serde(default)]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub payload: Option<Box<serde_json::value::RawValue>>,
     /// A ULID chosen by the client; retrying with the same id never appends twice.
     #[serde(default)]
@@ -91,6 +93,25 @@ impl EventInput {
                 parent: None,
             },
         })
+    }
+}
+
+/// An event the API itself records for `org` (a task ack, a deployment start), from `api`, with
+/// its id assigned at commit.
+pub fn api_event(org: &str, kind: &str, subject: &str, time_ms: u64, payload: String) -> NewEvent {
+    NewEvent {
+        id: None,
+        event: Event {
+            id: Ulid::nil(),
+            org: org.to_owned(),
+            kind: kind.to_owned(),
+            source: "api".into(),
+            time_ms,
+            subject: subject.to_owned(),
+            attributes: Vec::new(),
+            payload,
+            parent: None,
+        },
     }
 }
 

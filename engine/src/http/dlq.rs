@@ -22,6 +22,14 @@ use super::inventory::rfc3339;
 use crate::auth::{Admin, Caller, Read};
 use crate::executor::pipeline::REPLAY_STAGE;
 
+/// The OpenAPI description of this resource.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(list, replay_all, replay_one),
+    tags((name = "dlq", description = "The dead-letter queue of an org: events a stage failed for good, listed and replayed where they failed."))
+)]
+pub struct Api;
+
 /// Routes of this resource.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -31,10 +39,13 @@ pub fn router() -> Router<Arc<AppState>> {
 }
 
 /// Which letters: all, or those of one pipeline (and stage).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct Filter {
+    /// Only the letters of this pipeline.
     pipeline: Option<String>,
+    /// Only the letters of this stage.
     stage: Option<String>,
 }
 
@@ -68,6 +79,19 @@ async fn letters(state: &AppState, org: &str) -> Result<Vec<DeadLetter>, ApiErro
     )
 }
 
+/// The org's dead letters, oldest first: each with its event, error and attempts.
+///
+/// Needs a key of the org (any scope; none for an open org).
+#[utoipa::path(
+    get, path = "/v1/orgs/{org}/dlq", tag = "dlq", operation_id = "list_dead_letters",
+    params(("org" = String, Path, description = "The org"), Filter),
+    responses(
+        (status = 200, description = "`{\"items\": [letters]}`"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 404, description = "Unknown org, or the key belongs to another org"),
+        (status = 422, description = "A query parameter other than `pipeline` and `stage`"),
+    )
+)]
 async fn list(
     State(state): State<Arc<AppState>>,
     Read(Caller { org }): Read,
@@ -125,10 +149,28 @@ async fn replay(state: &AppState, letters: Vec<DeadLetter>) -> Result<Json<Value
     Ok(Json(json!({ "replayed": replayed })))
 }
 
+/// Replay one dead letter: queue its event back where it failed, and remove it from the queue.
+///
+/// Needs a key of the org with scope `admin` (none for an open org).
+#[utoipa::path(
+    post, path = "/v1/orgs/{org}/dlq/{id}/replay", tag = "dlq",
+    params(
+        ("org" = String, Path, description = "The org"),
+        ("id" = String, Path, description = "The dead letter's id"),
+    ),
+    responses(
+        (status = 202, description = "Queued: `{\"replayed\": [id]}`"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 403, description = "The key's scope is below `admin`"),
+        (status = 404, description = "Unknown org (or the key belongs to another org), or no such dead letter in the org"),
+        (status = 409, description = "The stage it failed at no longer exists; nothing was replayed"),
+    )
+)]
 async fn replay_one(
     State(state): State<Arc<AppState>>,
     Admin(Caller { org }): Admin,
-    Path((_, id)): Path<(String, String)>,
+    // `_org`, not `_`: `#[utoipa::path]` (axum_extras) needs a name for each field of a tuple.
+    Path((_org, id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let not_found = || ApiError::not_found(format!("no dead letter `{id}`"));
     let ulid = Ulid::from_string(&id).map_err(|_| not_found())?;
@@ -141,6 +183,21 @@ async fn replay_one(
     Ok((StatusCode::ACCEPTED, replay(&state, vec![letter]).await?))
 }
 
+/// Replay every dead letter of the org, or those of `pipeline` (and `stage`), in one commit.
+///
+/// Needs a key of the org with scope `admin` (none for an open org).
+#[utoipa::path(
+    post, path = "/v1/orgs/{org}/dlq/replay", tag = "dlq",
+    params(("org" = String, Path, description = "The org"), Filter),
+    responses(
+        (status = 202, description = "Queued: `{\"replayed\": [ids]}` (empty when no letter matched)"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 403, description = "The key's scope is below `admin`"),
+        (status = 404, description = "Unknown org, or the key belongs to another org"),
+        (status = 409, description = "A letter failed at a stage that no longer exists; nothing was replayed"),
+        (status = 422, description = "A query parameter other than `pipeline` and `stage`"),
+    )
+)]
 async fn replay_all(
     State(state): State<Arc<AppState>>,
     Admin(Caller { org }): Admin,

@@ -19,6 +19,14 @@ use super::error::ApiError;
 use super::inventory::rfc3339;
 use crate::metrics;
 
+/// The OpenAPI description of this resource.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(healthz, readyz, healthcheck, prometheus),
+    tags((name = "health", description = "Liveness, readiness, the probes of every sink target and Prometheus metrics, for load balancers and monitoring (no API key needed)."))
+)]
+pub struct Api;
+
 /// Routes of this resource.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -28,10 +36,23 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/metrics", get(prometheus))
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(
+    get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`"))
+)]
 async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
+/// Readiness: the pipelines are loaded and running, and the store is writable.
+#[utoipa::path(
+    get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "Ready: `status` is `ready`, with the pipeline count and the store's state"),
+        (status = 503, description = "Not ready: `status` is `not_ready`; `pipelines.loaded` or `store.writable` is false (with the store's error)"),
+    )
+)]
 async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     let running = state.ready.load(Ordering::Acquire);
     let store = state.store.clone();
@@ -70,10 +91,18 @@ pub struct SinkTarget {
     pub target: String,
 }
 
-/// The seed's healthcheck: every sink target (and the store) probed concurrently, each with its
-/// result and duration; `503` if any failed. Anyone may ask (load balancers do), but the details
-/// of an org's targets are shown only to a key of that org (or, without a key, for open orgs):
-/// the overall status covers every target either way.
+/// The seed's healthcheck: every sink target (and the store) probed concurrently.
+///
+/// Each test has its result and duration; `503` if any failed. Anyone may ask (load balancers
+/// do), but the details of an org's targets are shown only to a key of that org (or, without a
+/// key, for open orgs): the overall status covers every target either way.
+#[utoipa::path(
+    get, path = "/healthcheck", tag = "health",
+    responses(
+        (status = 200, description = "Every probe passed: `result` is `passed`, `tests` has one entry per target shown (and `store`)"),
+        (status = 503, description = "A probe failed (perhaps of a target not shown): `result` is `failed`, failed tests carry their `error`"),
+    )
+)]
 async fn healthcheck(State(state): State<Arc<AppState>>, headers: HeaderMap) -> impl IntoResponse {
     let started = Instant::now();
     let visible = state.access.visible_orgs(&headers);
@@ -166,6 +195,13 @@ fn millis(duration: Duration) -> String {
     format!("{:.1}", duration.as_secs_f64() * 1000.0)
 }
 
+/// Metrics in the Prometheus text format.
+///
+/// The counters, and gauges of each sink's outbox lag, the dead letters and the log sequence.
+#[utoipa::path(
+    get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "The metrics, in the Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
+)]
 async fn prometheus(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, ApiError> {
     let gauges = tokio::task::spawn_blocking({
         let state = state.clone();

@@ -15,6 +15,14 @@ use super::AppState;
 use super::error::ApiError;
 use crate::auth::{Caller, Read};
 
+/// The OpenAPI description of this resource.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(list),
+    tags((name = "history", description = "History streams: the events a pipeline's `history` sink appended to a named stream, newest first."))
+)]
+pub struct Api;
+
 /// Routes of this resource.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/v1/orgs/{org}/history/{stream}", get(list))
@@ -25,10 +33,13 @@ const DEFAULT_LIMIT: usize = 50;
 /// Largest page size.
 const MAX_LIMIT: usize = 1000;
 
-#[derive(Debug, Deserialize)]
+/// `?limit=&before=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Page {
+    /// Entries per page, 1 to 1000. Default 50.
     limit: Option<usize>,
-    /// The id of the last entry of the previous page (its `next`).
+    /// The `next` of the previous page: entries older than that event id.
     before: Option<String>,
 }
 
@@ -54,10 +65,29 @@ pub fn event_json(event: &Event) -> serde_json::Value {
     })
 }
 
+/// A page of a history stream, newest first.
+///
+/// Needs a key of the org (any scope; none for an open org). A stream nothing was appended to
+/// is an empty page.
+#[utoipa::path(
+    get, path = "/v1/orgs/{org}/history/{stream}", tag = "history", operation_id = "list_history",
+    params(
+        ("org" = String, Path, description = "The org"),
+        ("stream" = String, Path, description = "The stream, as a `history` sink names it (e.g. `deployments`)"),
+        Page,
+    ),
+    responses(
+        (status = 200, description = "`{\"items\": [events], \"next\": id or null}`; when there is a next page, `Link` has it (`rel=\"next\"`)"),
+        (status = 400, description = "`limit` out of range or not an integer, or `before` not an event id"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 404, description = "Unknown org, or the key belongs to another org"),
+    )
+)]
 async fn list(
     State(state): State<Arc<AppState>>,
     Read(Caller { org }): Read,
-    Path((_, stream)): Path<(String, String)>,
+    // `_org`, not `_`: `#[utoipa::path]` (axum_extras) needs a name for each field of a tuple.
+    Path((_org, stream)): Path<(String, String)>,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(page) = page.map_err(|e| ApiError::bad_request(e.body_text()))?;

@@ -17,6 +17,14 @@ use super::error::{ApiError, RawBody};
 use crate::executor::apply_pending;
 use crate::executor::sources::own_events;
 
+/// The OpenAPI description of this resource.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(webhook),
+    tags((name = "webhooks", description = "Webhooks of plugin sources: a request handed to a pipeline's source plugin, which turns it into events."))
+)]
+pub struct Api;
+
 /// Routes of this resource.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new().route(
@@ -25,6 +33,29 @@ pub fn router() -> Router<Arc<AppState>> {
     )
 }
 
+/// Hand a webhook to a plugin source.
+///
+/// Answered with the plugin's status and body once the events it returned are durable. No API
+/// key: the source plugin authenticates the sender (signatures, shared secrets). The route takes
+/// every method, documented here as `POST`: the plugin sees the method, query, headers and body
+/// as sent.
+#[utoipa::path(
+    post, path = "/v1/orgs/{org}/pipelines/{pipeline}/sources/{source}/webhook", tag = "webhooks",
+    params(
+        ("org" = String, Path, description = "The org"),
+        ("pipeline" = String, Path, description = "The pipeline"),
+        ("source" = String, Path, description = "The source stage, a plugin source"),
+    ),
+    request_body(content = String, content_type = "*/*", description = "Any body: the plugin reads it"),
+    responses(
+        (status = 200, description = "The plugin's answer, once its events are durable: its body, and its status (200 when the one it gave is not a valid HTTP status)"),
+        (status = 400, description = "The plugin rejected the request (e.g. a bad signature), with its reason"),
+        (status = 404, description = "No plugin source of that name in that pipeline of that org"),
+        (status = 413, description = "The body is over the size limit"),
+        (status = 502, description = "The plugin failed (a trap, its deadline)"),
+        (status = "default", description = "Any other status the plugin chose, with its body; its events are durable all the same"),
+    )
+)]
 async fn webhook(
     State(state): State<Arc<AppState>>,
     Path((org, pipeline, source)): Path<(String, String, String)>,

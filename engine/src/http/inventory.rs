@@ -18,6 +18,14 @@ use super::AppState;
 use super::error::ApiError;
 use crate::auth::{Caller, Read};
 
+/// The OpenAPI description of this resource.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(environments, apps, history, app, diff),
+    tags((name = "inventory", description = "The version inventory of an org: the current version of every app in every environment, their histories, and the diff of two environments."))
+)]
+pub struct Api;
+
 /// Routes of this resource.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -81,6 +89,18 @@ async fn query<T: Send + 'static>(
         .map_err(ApiError::internal)??)
 }
 
+/// The org's environments, by name, with their number of apps.
+///
+/// Needs a key of the org (any scope; none for an open org).
+#[utoipa::path(
+    get, path = "/v1/orgs/{org}/environments", tag = "inventory",
+    params(("org" = String, Path, description = "The org")),
+    responses(
+        (status = 200, description = "`{\"environments\": [{\"name\", \"apps\": count}]}`"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 404, description = "Unknown org, or the key belongs to another org"),
+    )
+)]
 async fn environments(
     State(state): State<Arc<AppState>>,
     Read(Caller { org }): Read,
@@ -102,10 +122,23 @@ pub async fn apps_of(
     query(state, move |s| s.apps(&org, &env)).await
 }
 
+/// The apps of an environment with their current versions.
+///
+/// Needs a key of the org (any scope; none for an open org).
+#[utoipa::path(
+    get, path = "/v1/orgs/{org}/environments/{env}/apps", tag = "inventory",
+    params(("org" = String, Path, description = "The org"), ("env" = String, Path, description = "The environment")),
+    responses(
+        (status = 200, description = "`{\"environment\", \"apps\": [{\"app\", \"version\", \"time\", \"reporter\", \"fields\"}]}`; no apps for an unknown environment"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 404, description = "Unknown org, or the key belongs to another org"),
+    )
+)]
 async fn apps(
     State(state): State<Arc<AppState>>,
     Read(Caller { org }): Read,
-    Path((_, env)): Path<(String, String)>,
+    // `_org`, not `_`: `#[utoipa::path]` (axum_extras) needs a name for each field of a tuple.
+    Path((_org, env)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let apps = apps_of(&state, org, env.clone()).await?;
     let items: Vec<_> = apps
@@ -119,10 +152,22 @@ async fn apps(
     Ok(Json(json!({ "environment": env, "apps": items })))
 }
 
+/// One app's current version in every environment it was reported in.
+///
+/// Needs a key of the org (any scope; none for an open org).
+#[utoipa::path(
+    get, path = "/v1/orgs/{org}/apps/{app}", tag = "inventory",
+    params(("org" = String, Path, description = "The org"), ("app" = String, Path, description = "The app")),
+    responses(
+        (status = 200, description = "`{\"app\", \"environments\": [{\"environment\", \"version\", \"time\", \"reporter\", \"fields\"}]}`"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 404, description = "Unknown org (or the key belongs to another org), or no version of the app was reported"),
+    )
+)]
 async fn app(
     State(state): State<Arc<AppState>>,
     Read(Caller { org }): Read,
-    Path((_, app)): Path<(String, String)>,
+    Path((_org, app)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let name = app.clone();
     let envs = query(&state, move |s| s.app_everywhere(&org, &name)).await?;
@@ -147,17 +192,39 @@ const DEFAULT_LIMIT: usize = 50;
 /// Largest history page.
 const MAX_LIMIT: usize = 1000;
 
-#[derive(Debug, Deserialize)]
+/// `?limit=&before=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Page {
+    /// Entries per page, 1 to 1000. Default 50.
     limit: Option<usize>,
     /// The `next` of the previous page: an event id.
     before: Option<String>,
 }
 
+/// The versions of an app in an environment, newest first, paged.
+///
+/// Needs a key of the org (any scope; none for an open org). Each entry has its `bump` (when
+/// classified) and `redeploy` (the version was already the current one).
+#[utoipa::path(
+    get, path = "/v1/orgs/{org}/environments/{env}/apps/{app}/history", tag = "inventory",
+    params(
+        ("org" = String, Path, description = "The org"),
+        ("env" = String, Path, description = "The environment"),
+        ("app" = String, Path, description = "The app"),
+        Page,
+    ),
+    responses(
+        (status = 200, description = "`{\"environment\", \"app\", \"items\": [{\"version\", \"time\", \"reporter\", \"fields\", \"bump\", \"redeploy\", \"event_id\"}], \"next\": id or null}`; when there is a next page, `Link` has it (`rel=\"next\"`)"),
+        (status = 400, description = "`limit` out of range or not an integer, or `before` not an event id"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 404, description = "Unknown org, or the key belongs to another org"),
+    )
+)]
 async fn history(
     State(state): State<Arc<AppState>>,
     Read(Caller { org }): Read,
-    Path((_, env, app)): Path<(String, String, String)>,
+    Path((_org, env, app)): Path<(String, String, String)>,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(page) = page.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -200,12 +267,29 @@ async fn history(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// `?from=&to=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DiffQuery {
+    /// The environment compared from.
     from: String,
+    /// The environment compared to.
     to: String,
 }
 
+/// The difference of two environments: apps whose versions differ, and apps in only one.
+///
+/// Needs a key of the org (any scope; none for an open org).
+#[utoipa::path(
+    get, path = "/v1/orgs/{org}/diff", tag = "inventory",
+    params(("org" = String, Path, description = "The org"), DiffQuery),
+    responses(
+        (status = 200, description = "`{\"from\", \"to\", \"different\": [{\"app\", \"from\", \"to\"}], \"only_in_from\": [{\"app\", \"version\"}], \"only_in_to\": [...]}`"),
+        (status = 400, description = "`from` or `to` is missing"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 404, description = "Unknown org, or the key belongs to another org"),
+    )
+)]
 async fn diff(
     State(state): State<Arc<AppState>>,
     Read(Caller { org }): Read,

@@ -26,6 +26,14 @@ use super::inventory::{apps_of, rfc3339};
 use crate::auth::{Caller, Read, Write};
 use crate::ingest;
 
+/// The OpenAPI description of this resource.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(create, list_query, list),
+    tags((name = "svt", description = "The Stack Versions Tracker routes: report the version of an app in an environment, list an environment's versions. They act on the org of the API key (or the open `default` org)."))
+)]
+pub struct Api;
+
 /// Routes of this resource.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
@@ -108,6 +116,29 @@ fn check(fields: &Map<String, Value>) -> Result<(String, String, String), ApiErr
     Ok((env, name, version))
 }
 
+/// Report the version of an app in an environment.
+///
+/// Creates or updates the app's current version there. Needs a key with scope `write`, acting on
+/// its org (none when the `default` org is open). The report is checked by a dry run of the
+/// org's `versions` pipeline, and the answer waits (up to 5 s) until the inventory shows it.
+#[utoipa::path(
+    post, path = "/create", tag = "svt", operation_id = "create_version",
+    request_body(
+        content(
+            (Object = "application/json"),
+            (Object = "application/x-www-form-urlencoded"),
+        ),
+        description = "An object of string fields: `env` (at most 128 characters, no `/`), `name` (at most 256), `version` (at most 128), all required and non-empty, and up to 17 more (e.g. `url`), kept with the version. A form body (`env=dev&name=api&version=1.0.0`) is read the same way; a form-labelled body starting with `{` is read as JSON."
+    ),
+    responses(
+        (status = 200, description = "`Creation successful` (a new app in the environment) or `Update successful`", body = String, content_type = "text/plain"),
+        (status = 400, description = "Invalid JSON or form, or an invalid report (empty, not an object, a field missing, empty, too long or not a string, more than 20 fields, or a version the `versions` pipeline refused), the message saying which"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 403, description = "The key's scope is `read`"),
+        (status = 404, description = "The key's org no longer exists"),
+        (status = 413, description = "The body is over the size limit"),
+    )
+)]
 async fn create(
     State(state): State<Arc<AppState>>,
     Write(Caller { org }): Write,
@@ -172,11 +203,29 @@ async fn create(
     })
 }
 
-#[derive(Debug, Deserialize)]
+/// `?env=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EnvQuery {
+    /// The environment.
+    // Required, but an `Option` so that a missing `env` gets the SVT's error, not axum's.
+    #[param(required = true)]
     env: Option<String>,
 }
 
+/// The current versions of an environment named in the query.
+///
+/// Needs a key, acting on its org (none when the `default` org is open).
+#[utoipa::path(
+    get, path = "/list", tag = "svt",
+    params(EnvQuery),
+    responses(
+        (status = 200, description = "An array of the environment's apps: `env`, `name`, `version`, `date` (of the report) and the report's other fields; empty for an unknown environment"),
+        (status = 400, description = "`env` is missing or empty (or given twice: axum's plain-text answer)"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 404, description = "The key's org no longer exists"),
+    )
+)]
 async fn list_query(
     State(state): State<Arc<AppState>>,
     caller: Read,
@@ -189,6 +238,18 @@ async fn list_query(
     list(State(state), caller, Path(env)).await
 }
 
+/// The current versions of an environment.
+///
+/// Needs a key, acting on its org (none when the `default` org is open).
+#[utoipa::path(
+    get, path = "/list/{env}", tag = "svt", operation_id = "list_versions",
+    params(("env" = String, Path, description = "The environment")),
+    responses(
+        (status = 200, description = "An array of the environment's apps: `env`, `name`, `version`, `date` (of the report) and the report's other fields; empty for an unknown environment"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 404, description = "The key's org no longer exists"),
+    )
+)]
 async fn list(
     State(state): State<Arc<AppState>>,
     Read(Caller { org }): Read,

@@ -19,12 +19,21 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use trackway_store::tasks::Task;
-use trackway_store::{Event, NewEvent, Ulid, WriteBatch};
+use trackway_store::{NewEvent, WriteBatch};
 
 use super::AppState;
 use super::error::{ApiError, RawBody, parse};
 use super::inventory::rfc3339;
 use crate::auth::{Caller, Read, Write};
+
+/// The OpenAPI description of this resource.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(create, list, show, ack_by_id, ack_by_name, report, ready),
+    components(schemas(NewTask, NewAck, NamedAck, ReportRequest)),
+    tags((name = "tasks", description = "Scheduled-job tracking, compatible with the backup tracker: tasks, the acks of their runs, and their health as the org's `tasks` pipeline evaluates it. The routes act on the org of the API key (or the open `default` org)."))
+)]
+pub struct Api;
 
 /// Routes of this resource.
 pub fn router() -> Router<Arc<AppState>> {
@@ -60,46 +69,70 @@ fn past_time(field: &str, text: &str, now_ms: u64) -> Result<u64, ApiError> {
     Ok(ms)
 }
 
-#[derive(Debug, Deserialize)]
+/// A task to track. The settings past `tolerance` are the `tolerance` plugin's to check.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewTask {
+    /// 1-256 characters, unique in the org.
     name: String,
+    /// The window, in periods (days of 24 hours in `rolling` mode); at least 1.
     datapoints: i64,
+    /// How many periods of the window may go without a successful run; 0 to `datapoints`.
     tolerance: i64,
+    /// RFC 3339, not in the future: when tracking started, for backfilled histories. Default now.
     #[serde(default)]
     created: Option<String>,
+    /// `rolling`, `daily`, `cloudwatch` or `heartbeat`. Default the pipeline's (`rolling`).
     #[serde(default)]
     mode: Option<String>,
+    /// An IANA time zone, for `daily`, whole-day `cloudwatch` periods and `heartbeat.cron`.
+    /// Default `UTC`.
     #[serde(default)]
     timezone: Option<String>,
+    /// The `cloudwatch` mode's rule: `period_seconds`, `evaluation_periods`,
+    /// `datapoints_to_alarm`, `treat_missing_data`.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     cloudwatch: Option<Value>,
+    /// The `heartbeat` mode's rule: `period_seconds` or `cron`, and `grace_seconds`.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     heartbeat: Option<Value>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// One run of a task, acknowledged by the task's id. The body may be empty.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewAck {
+    /// RFC 3339, not in the future: when the run happened, for backfilled histories. Default now.
     #[serde(default)]
     time: Option<String>,
+    /// Whether the run succeeded. Default `true`.
     #[serde(default)]
     ok: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One run of a task, acknowledged by the task's name.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NamedAck {
+    /// The task's name, 1-256 characters; a task of that name is created (datapoints 7,
+    /// tolerance 0) if there is none.
     #[serde(rename = "taskName")]
     task_name: String,
+    /// RFC 3339, not in the future: when the run happened. Default now.
     #[serde(default)]
     time: Option<String>,
+    /// Whether the run succeeded. Default `true`.
     #[serde(default)]
     ok: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `?at=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct At {
+    /// The instant to evaluate at, RFC 3339, not in the future (an audit). Default now.
     at: Option<String>,
 }
 
@@ -114,20 +147,7 @@ fn now() -> u64 {
 }
 
 fn event(org: &str, kind: &str, subject: &str, time_ms: u64, payload: Value) -> NewEvent {
-    NewEvent {
-        id: None,
-        event: Event {
-            id: Ulid::nil(),
-            org: org.to_owned(),
-            kind: kind.to_owned(),
-            source: "api".into(),
-            time_ms,
-            subject: subject.to_owned(),
-            attributes: Vec::new(),
-            payload: payload.to_string(),
-            parent: None,
-        },
-    }
+    crate::ingest::api_event(org, kind, subject, time_ms, payload.to_string())
 }
 
 async fn commit(
@@ -173,6 +193,25 @@ async fn evaluate(
         })
 }
 
+/// Create a task.
+///
+/// Needs a key with scope `write`, acting on its org (none when the `default` org is open). The
+/// settings are checked by a dry run of the org's `tasks` pipeline before the task is accepted.
+#[utoipa::path(
+    post, path = "/api/tasks", tag = "tasks", operation_id = "create_task",
+    request_body = NewTask,
+    responses(
+        (status = 201, description = "Created: `{\"id\": task id}`"),
+        (status = 400, description = "Empty body, or invalid JSON (with its line and column)"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 403, description = "The key's scope is `read`"),
+        (status = 404, description = "The key's org no longer exists"),
+        (status = 409, description = "A task of that name exists"),
+        (status = 413, description = "The body is over the size limit"),
+        (status = 422, description = "A field is missing, unknown or wrong (the message names it), or the `tolerance` plugin refused the settings"),
+        (status = 503, description = "The org has no `tasks` pipeline to evaluate tasks"),
+    )
+)]
 async fn create(
     State(state): State<Arc<AppState>>,
     Write(Caller { org }): Write,
@@ -266,6 +305,23 @@ async fn record_ack(
     Ok((StatusCode::CREATED, Json(json!({ "id": outcome.acks[0] }))))
 }
 
+/// Acknowledge a run of task `id` (the seed's `TrackJob`).
+///
+/// Needs a key with scope `write`, acting on its org (none when the `default` org is open).
+#[utoipa::path(
+    post, path = "/api/tasks/{id}/jobs", tag = "tasks",
+    params(("id" = u64, Path, description = "The task's id")),
+    request_body(content = Option<NewAck>, description = "The run; an empty body is a successful run now"),
+    responses(
+        (status = 201, description = "Recorded: `{\"id\": ack id}`"),
+        (status = 400, description = "`id` is not an integer (axum's plain-text answer), or invalid JSON (with its line and column)"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 403, description = "The key's scope is `read`"),
+        (status = 404, description = "No such task in the org (or the key's org no longer exists)"),
+        (status = 413, description = "The body is over the size limit"),
+        (status = 422, description = "A field is unknown or wrong, e.g. `time` in the future"),
+    )
+)]
 async fn ack_by_id(
     State(state): State<Arc<AppState>>,
     Write(Caller { org }): Write,
@@ -299,6 +355,23 @@ async fn ack_by_id(
     .await
 }
 
+/// Acknowledge a run of the task named `taskName`, creating the task if there is none.
+///
+/// Needs a key with scope `write`, acting on its org (none when the `default` org is open). A
+/// task created this way has datapoints 7 and tolerance 0, as in the seed.
+#[utoipa::path(
+    post, path = "/api/backups", tag = "tasks",
+    request_body = NamedAck,
+    responses(
+        (status = 201, description = "Recorded: `{\"id\": ack id}`"),
+        (status = 400, description = "Empty body, or invalid JSON (with its line and column)"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 403, description = "The key's scope is `read`"),
+        (status = 404, description = "The key's org no longer exists"),
+        (status = 413, description = "The body is over the size limit"),
+        (status = 422, description = "`taskName` is missing or empty, or a field is unknown or wrong"),
+    )
+)]
 async fn ack_by_name(
     State(state): State<Arc<AppState>>,
     Write(Caller { org }): Write,
@@ -355,6 +428,21 @@ fn summary(task: &Task, evaluation: &Value) -> Value {
     })
 }
 
+/// Every task with its evaluation, now or at `at`.
+///
+/// Needs a key, acting on its org (none when the `default` org is open).
+#[utoipa::path(
+    get, path = "/api/tasks", tag = "tasks", operation_id = "list_tasks",
+    params(At),
+    responses(
+        (status = 200, description = "`{\"time\", \"tasks\": [...]}`: each task's `status` (`OK`, `ERROR`, `INSUFFICIENT`), `count`, `expected`, `isReady`, `lastBackup`, `reason`, and its `datapoints`, `tolerance` and `created`"),
+        (status = 400, description = "A malformed query, e.g. `at` given twice (axum's plain-text answer)"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 404, description = "The key's org no longer exists"),
+        (status = 422, description = "`at` is not an RFC 3339 time, or is in the future; or the `tolerance` plugin refused a task"),
+        (status = 503, description = "The org has no `tasks` pipeline to evaluate tasks"),
+    )
+)]
 async fn list(
     State(state): State<Arc<AppState>>,
     Read(Caller { org }): Read,
@@ -373,6 +461,21 @@ async fn list(
     Ok(Json(json!({ "time": rfc3339(at_ms), "tasks": items })))
 }
 
+/// One task with its evaluation and its latest acks (up to 50), now or at `at`.
+///
+/// Needs a key, acting on its org (none when the `default` org is open).
+#[utoipa::path(
+    get, path = "/api/tasks/{id}", tag = "tasks", operation_id = "show_task",
+    params(("id" = u64, Path, description = "The task's id"), At),
+    responses(
+        (status = 200, description = "The task, its evaluation, `settings` and `acks` (newest first)"),
+        (status = 400, description = "`id` is not an integer, or a malformed query (axum's plain-text answer)"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 404, description = "No such task in the org (or the key's org no longer exists)"),
+        (status = 422, description = "`at` is not an RFC 3339 time, or is in the future; or the `tolerance` plugin refused the task"),
+        (status = 503, description = "The org has no `tasks` pipeline to evaluate tasks"),
+    )
+)]
 async fn show(
     State(state): State<Arc<AppState>>,
     Read(Caller { org }): Read,
@@ -407,13 +510,34 @@ async fn show(
     Ok(Json(item))
 }
 
-#[derive(Debug, Deserialize)]
+/// What a report asks for. The body may be empty.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReportRequest {
+    /// `ALWAYS`, `ON_ERROR` or `NEVER` (default): whether the `task.report` event asks the
+    /// pipelines to notify.
     #[serde(default)]
     notify: Option<String>,
 }
 
+/// Evaluate every task, now or at `at`, and append the report as a `task.report` event.
+///
+/// Needs a key with scope `write`, acting on its org (none when the `default` org is open).
+#[utoipa::path(
+    post, path = "/api/reports", tag = "tasks",
+    params(At),
+    request_body(content = Option<ReportRequest>, description = "What the report asks for; an empty body is `NEVER`"),
+    responses(
+        (status = 200, description = "`{\"time\", \"status\": \"OK\" or \"ERROR\", \"tasks\": [...]}`"),
+        (status = 400, description = "Invalid JSON (with its line and column), or a malformed query, e.g. `at` given twice (axum's plain-text answer)"),
+        (status = 401, description = "No API key, or an invalid one"),
+        (status = 403, description = "The key's scope is `read`"),
+        (status = 404, description = "The key's org no longer exists"),
+        (status = 413, description = "The body is over the size limit"),
+        (status = 422, description = "`notify` is not `ALWAYS`, `ON_ERROR` or `NEVER`, a field is unknown, or `at` is wrong; or the `tolerance` plugin refused a task"),
+        (status = 503, description = "The org has no `tasks` pipeline to evaluate tasks"),
+    )
+)]
 async fn report(
     State(state): State<Arc<AppState>>,
     Write(Caller { org }): Write,
@@ -459,6 +583,13 @@ async fn report(
     Ok(Json(body))
 }
 
+/// The seed's readiness route: always `{"status": "ready"}` once the server answers.
+///
+/// Unlike `/readyz`, it checks neither the pipelines nor the store. No API key needed.
+#[utoipa::path(
+    get, path = "/healthz/ready", tag = "tasks",
+    responses((status = 200, description = "`{\"status\": \"ready\"}`"))
+)]
 async fn ready() -> impl IntoResponse {
     Json(json!({ "status": "ready" }))
 }
