@@ -232,6 +232,17 @@ async fn task_routes_answer_and_refuse_as_the_seed_did() {
         422
     );
     assert_eq!(server.get("/healthz/ready").await.0, 200);
+    // A malformed id or query parameter is answered in the API's error shape too.
+    let (status, body) = server.get("/api/tasks/abc").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_request"))
+    );
+    let (status, body) = server.get("/api/tasks?at=a&at=b").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("invalid_field"))
+    );
 }
 
 /// A job that stops reporting turns ERROR through the scheduled re-evaluation alone, and back to

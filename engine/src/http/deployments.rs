@@ -157,32 +157,49 @@ async fn existing(
         .ok_or_else(|| ApiError::not_found(format!("no deployment `{id}`")))
 }
 
-/// The request's `Idempotency-Key`, or `derived`: the key that makes a retry of the same call
-/// harmless (`None` for calls that may legitimately repeat, such as log messages).
-fn key(headers: &HeaderMap, derived: Option<String>) -> Result<Option<String>, ApiError> {
-    Ok(idempotency_key(headers)?.or(derived))
+/// The key that makes a retry of a call harmless: the request's `Idempotency-Key`, or one
+/// derived from the call (`None` for calls that may legitimately repeat, such as log messages).
+struct Key {
+    key: Option<String>,
+    /// Whether the key is derived: reusing it with another body is then a conflict of the
+    /// resource (`409`), where a client's own key reused is its mistake (`422`, as on
+    /// `/v1/orgs/{org}/events`).
+    derived: bool,
+}
+
+fn key(headers: &HeaderMap, derived: Option<String>) -> Result<Key, ApiError> {
+    Ok(match idempotency_key(headers)? {
+        Some(key) => Key {
+            key: Some(key),
+            derived: false,
+        },
+        None => Key {
+            derived: derived.is_some(),
+            key: derived,
+        },
+    })
 }
 
 /// Commit `events` with the projection writes of `write` under `key`; `conflict` is the message
-/// when that key was used with another body.
+/// when a derived key was used with another body.
 async fn commit(
     state: &AppState,
     org: &str,
-    key: Option<String>,
+    key: Key,
     body: &[u8],
     events: Vec<NewEvent>,
     mut write: WriteBatch,
     conflict: impl FnOnce() -> String,
 ) -> Result<trackway_store::Appended, ApiError> {
     let n = events.len() as u64;
-    write.append(org, key.as_deref(), body, events);
+    write.append(org, key.key.as_deref(), body, events);
     let mut outcome = state
         .store
         .commit(write)
         .await
         .map_err(|_| ApiError::internal("the store writer has stopped"))?
         .map_err(|e| match e {
-            trackway_store::Error::IdempotencyMismatch(_) => {
+            trackway_store::Error::IdempotencyMismatch(_) if key.derived => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", conflict())
             }
             other => other.into(),
@@ -200,12 +217,6 @@ async fn commit(
 fn logged(appended: &trackway_store::Appended) -> Response {
     let ids: Vec<String> = appended.ids.iter().map(ToString::to_string).collect();
     (StatusCode::CREATED, Json(json!({ "ids": ids }))).into_response()
-}
-
-/// A different body under a key derived from the body's digest cannot happen; a client's own
-/// `Idempotency-Key` reused with another body can.
-fn reused_key() -> String {
-    "this Idempotency-Key was already used with a different request body".to_owned()
 }
 
 fn now() -> u64 {
@@ -255,7 +266,7 @@ async fn start(
             &body,
             events,
             WriteBatch::new(),
-            reused_key,
+            String::new,
         );
         return Ok(logged(&appended.await?));
     }
@@ -356,7 +367,7 @@ async fn finish(
         &headers,
         Some(format!("deployment/{id}/update/{}", digest(&body))),
     )?;
-    commit(&state, &org, key, &body, events, write, reused_key).await?;
+    commit(&state, &org, key, &body, events, write, String::new).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -411,7 +422,7 @@ async fn logs(
         &body,
         events,
         WriteBatch::new(),
-        reused_key,
+        String::new,
     );
     Ok(logged(&appended.await?))
 }
@@ -489,7 +500,7 @@ async fn server_finish(
     let events = vec![server_event(&org, "server.finished", &server)];
     let derived = format!("deployment/{id}/server/{hostname}/update/{}", digest(&body));
     let key = key(&headers, Some(derived))?;
-    commit(&state, &org, key, &body, events, write, reused_key).await?;
+    commit(&state, &org, key, &body, events, write, String::new).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

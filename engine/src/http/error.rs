@@ -97,6 +97,21 @@ impl From<trackway_store::Error> for ApiError {
     }
 }
 
+/// A path parameter of the wrong form (`/api/tasks/abc`), in the API's error shape.
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::PathRejection) -> Self {
+        Self::bad_request(rejection.body_text())
+    }
+}
+
+/// A query string that does not fit the route's parameters, in the API's error shape: `422`
+/// with serde's message, which names the parameter.
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        Self::invalid(rejection.body_text())
+    }
+}
+
 /// The largest request body accepted, in bytes; set once for the router as an extension.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);

@@ -53,7 +53,12 @@ async fn healthz() -> impl IntoResponse {
         (status = 503, description = "Not ready: `status` is `not_ready`; `pipelines.loaded` or `store.writable` is false (with the store's error)"),
     )
 )]
-async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+async fn readyz(state: State<Arc<AppState>>) -> impl IntoResponse {
+    readiness(state).await
+}
+
+/// The readiness answer, shared with the seed's `/healthz/ready`.
+pub(crate) async fn readiness(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     let running = state.ready.load(Ordering::Acquire);
     let store = state.store.clone();
     let writable = tokio::task::spawn_blocking(move || store.probe_writable())

@@ -90,11 +90,11 @@ async fn list(
     Path((_org, stream)): Path<(String, String)>,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let Query(page) = page.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(page) = page?;
     let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!(
-            "`limit` must be between 1 and {MAX_LIMIT}"
+        return Err(ApiError::invalid(format!(
+            "query parameter `limit`: must be between 1 and {MAX_LIMIT}"
         )));
     }
     let before = page

@@ -112,6 +112,20 @@ async fn webhook(
     state
         .metrics
         .add(crate::metrics::INGESTED, vec![("org", org)], n);
-    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
-    Ok((status, response.body))
+    // A status outside 200-599 is the plugin's mistake, not an answer HTTP clients expect.
+    let status = StatusCode::from_u16(response.status)
+        .ok()
+        .filter(|s| (200..600).contains(&s.as_u16()))
+        .unwrap_or(StatusCode::BAD_GATEWAY);
+    // The WIT recommends JSON text; say so when it is, so clients parse it.
+    let content_type = if serde_json::from_str::<serde::de::IgnoredAny>(&response.body).is_ok() {
+        "application/json"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    Ok((
+        status,
+        [(axum::http::header::CONTENT_TYPE, content_type)],
+        response.body,
+    ))
 }

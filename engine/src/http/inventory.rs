@@ -113,7 +113,7 @@ async fn environments(
     Ok(Json(json!({ "environments": items })))
 }
 
-/// The apps of `env` with their current versions, as JSON objects with `app` first.
+/// The apps of `env` with their current versions, by app name.
 pub async fn apps_of(
     state: &Arc<AppState>,
     org: String,
@@ -227,7 +227,7 @@ async fn history(
     Path((_org, env, app)): Path<(String, String, String)>,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let Query(page) = page.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Query(page) = page?;
     let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(ApiError::bad_request(format!(

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
@@ -229,8 +230,9 @@ struct EnvQuery {
 async fn list_query(
     State(state): State<Arc<AppState>>,
     caller: Read,
-    Query(q): Query<EnvQuery>,
+    q: Result<Query<EnvQuery>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let Query(q) = q?;
     let env = q
         .env
         .filter(|e| !e.is_empty())

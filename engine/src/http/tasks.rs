@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -325,9 +326,10 @@ async fn record_ack(
 async fn ack_by_id(
     State(state): State<Arc<AppState>>,
     Write(Caller { org }): Write,
-    Path(id): Path<u64>,
+    id: Result<Path<u64>, PathRejection>,
     RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
+    let Path(id) = id?;
     let input: NewAck = if body.iter().all(u8::is_ascii_whitespace) {
         NewAck::default()
     } else {
@@ -446,8 +448,9 @@ fn summary(task: &Task, evaluation: &Value) -> Value {
 async fn list(
     State(state): State<Arc<AppState>>,
     Read(Caller { org }): Read,
-    Query(q): Query<At>,
+    q: Result<Query<At>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let Query(q) = q?;
     let at_ms = at(&q, now())?;
     let mut items = Vec::new();
     for task in tasks_of(&state, &org).await? {
@@ -479,9 +482,11 @@ async fn list(
 async fn show(
     State(state): State<Arc<AppState>>,
     Read(Caller { org }): Read,
-    Path(id): Path<u64>,
-    Query(q): Query<At>,
+    id: Result<Path<u64>, PathRejection>,
+    q: Result<Query<At>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let Query(q) = q?;
+    let Path(id) = id?;
     let at_ms = at(&q, now())?;
     let (store, o) = (state.store.clone(), org.clone());
     let (task, acks) = tokio::task::spawn_blocking(move || -> trackway_store::Result<_> {
@@ -541,9 +546,10 @@ struct ReportRequest {
 async fn report(
     State(state): State<Arc<AppState>>,
     Write(Caller { org }): Write,
-    Query(q): Query<At>,
+    q: Result<Query<At>, QueryRejection>,
     RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
+    let Query(q) = q?;
     let request: ReportRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ReportRequest { notify: None }
     } else {
@@ -583,13 +589,15 @@ async fn report(
     Ok(Json(body))
 }
 
-/// The seed's readiness route: always `{"status": "ready"}` once the server answers.
-///
-/// Unlike `/readyz`, it checks neither the pipelines nor the store. No API key needed.
+/// The seed's readiness route: the same check as `/readyz` (pipelines loaded, store
+/// writable). No API key needed.
 #[utoipa::path(
     get, path = "/healthz/ready", tag = "tasks",
-    responses((status = 200, description = "`{\"status\": \"ready\"}`"))
+    responses(
+        (status = 200, description = "`{\"status\": \"ready\", ...}`"),
+        (status = 503, description = "`{\"status\": \"not_ready\", ...}`: pipelines not loaded or store not writable"),
+    )
 )]
-async fn ready() -> impl IntoResponse {
-    Json(json!({ "status": "ready" }))
+async fn ready(state: State<Arc<AppState>>) -> impl IntoResponse {
+    super::health::readiness(state).await
 }

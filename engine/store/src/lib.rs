@@ -261,6 +261,13 @@ mod tests {
             matches!(append(&store, "evil", None, b"", with_id()), Err(Error::IdConflict(i)) if i == id)
         );
         assert_eq!(store.events_after(0, 10).unwrap().len(), 1);
+        // A batch mixing a known id with new events appends only the new ones.
+        let mut mixed = with_id();
+        mixed.push(new("y"));
+        let appended = append(&store, "acme", None, b"", mixed).unwrap();
+        assert_eq!(appended.ids[0], id);
+        assert!(!appended.replayed);
+        assert_eq!(store.events_after(0, 10).unwrap().len(), 2);
     }
 
     #[test]

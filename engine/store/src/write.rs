@@ -600,6 +600,14 @@ impl<'t> Tables<'t> {
                     }
                     let mut ids = Vec::with_capacity(events.len());
                     for new in events {
+                        // A client id already in the log (checked to be this org's) is a retry
+                        // of that one event: answer its id, append nothing.
+                        if let Some(id) = new.id
+                            && self.event_ids.get(id.0)?.is_some()
+                        {
+                            ids.push(id);
+                            continue;
+                        }
                         let mut event = new.event.clone();
                         event.id = new.id.unwrap_or_else(crate::event::next_id);
                         event.org.clone_from(org);
