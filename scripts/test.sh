@@ -35,9 +35,15 @@ echo "== format"
 cargo fmt --all --check
 (cd plugins && cargo fmt --all --check)
 (cd tests/plugins/misbehave && cargo fmt --all --check)
+(cd examples/custom-plugin && cargo fmt --all --check)
+(cd examples/embed && cargo fmt --check)
 
 echo "== lints (host)"
 cargo clippy "${locked[@]}" --workspace --all-targets -- -D warnings
+# The embedding example (its own workspace and Cargo.lock, built into target/: see
+# examples/embed/README.md): it depends on the engine's crates by path, so an API change that
+# breaks it fails here.
+(cd examples/embed && cargo clippy "${locked[@]}" --all-targets -- -D warnings)
 
 # Every plugin directory but the SDK is a plugin `plugin-<dir>`.
 plugins=()
@@ -51,11 +57,14 @@ for p in "${plugins[@]}"; do
   (cd plugins && cargo clippy "${locked[@]}" -p "$p" --all-targets -- -D warnings)
 done
 (cd tests/plugins/misbehave && cargo clippy "${locked[@]}" --all-targets -- -D warnings)
+(cd examples/custom-plugin && cargo clippy "${locked[@]}" --all-targets -- -D warnings)
 
 echo "== plugin unit tests (native)"
+host=$(rustc -vV | sed -n 's/^host: //p')
 for p in trackway-plugin-sdk "${plugins[@]}"; do
-  (cd plugins && cargo test "${locked[@]}" -p "$p" --target "$(rustc -vV | sed -n 's/^host: //p')")
+  (cd plugins && cargo test "${locked[@]}" -p "$p" --target "$host")
 done
+(cd examples/custom-plugin && cargo test "${locked[@]}" --target "$host")
 
 echo "== host tests (unit, UI, end-to-end)"
 cargo test "${locked[@]}" --workspace

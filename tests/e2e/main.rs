@@ -11,20 +11,26 @@
 //! - `ingest`: the README flow, validation errors, idempotency.
 //! - `inventory`: SVT routes, version history, the inventory API.
 //! - `tasks`: scheduled-job tracking (the seed table, rolling boundaries, API errors).
+//! - `openapi`: the OpenAPI document describes every route (with its method), is served the same
+//!   at each of its addresses, and is valid OpenAPI 3 (operations, tags, unique ids, `$ref`s).
 //! - `notify`: the `webhook` sink against a local HTTP receiver: the example task alerts, retries
 //!   on 5xx, an ungranted host dead-lettered.
 //! - `track`: the `trackway track` and `trackway tasks` commands (the seed's CLI) against a server.
 //! - `validate`: `trackway validate`.
 //! - `sandbox`: misbehaving plugins (deadline, memory, panic) do not take the engine down.
 //! - `crash`: `kill -9` while events are posted loses nothing and duplicates nothing.
+//! - `examples`: the custom plugin of `examples/custom-plugin`, built as its author would, then
+//!   validated and run in a server.
 
 mod auth;
 mod crash;
 mod deployments;
+mod examples;
 mod harness;
 mod ingest;
 mod inventory;
 mod notify;
+mod openapi;
 mod sandbox;
 mod services;
 mod tasks;
