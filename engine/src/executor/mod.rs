@@ -144,12 +144,17 @@ pub fn start(shared: Arc<Shared>, pipelines: &[Pipeline]) -> anyhow::Result<Exec
                 notify.clone(),
             );
             tasks.spawn(task.run());
-            let host_local = stage.grants.keys().all(|c| !c.takes_targets());
+            // Inline delivery puts the sink's call in the pipeline's round: only for bundled
+            // plugins (known to answer in microseconds) that reach nothing outside the host. A
+            // plugin of the user's, however granted, runs in its own task, where a slow or
+            // looping one holds up nobody else.
+            let inline = matches!(stage.plugin, trackway_config::PluginRef::Bundled(_))
+                && stage.grants.keys().all(|c| !c.takes_targets());
             sinks.push(pipeline::SinkRoute {
                 scope,
                 inputs: stage.inputs.clone(),
                 notify,
-                inline: host_local.then_some(sink_instance),
+                inline: inline.then_some(sink_instance),
                 labels: crate::metrics::stage_labels(&org, &name, stage.id.as_str()),
             });
         }

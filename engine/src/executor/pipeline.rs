@@ -37,8 +37,8 @@ pub struct SinkRoute {
     pub inputs: Vec<StageId>,
     /// Woken after each commit that queued events.
     pub notify: Arc<Notify>,
-    /// The sink's instance, when the pipeline may deliver to it itself: a sink whose grants
-    /// reach nothing outside the host (`history`, `inventory`, `state`) takes a batch in
+    /// The sink's instance, when the pipeline may deliver to it itself: a bundled sink whose
+    /// grants reach nothing outside the host (`history`, `inventory`) takes a batch in
     /// microseconds, so while its outbox is empty the round delivers to it directly and
     /// commits what it wrote with the round, instead of writing each event to the outbox,
     /// reading it back and removing it. Anything it does not take goes to the outbox, in order.
