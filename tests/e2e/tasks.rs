@@ -290,13 +290,29 @@ async fn the_scheduler_records_each_status_change_once() {
     post(&server, &format!("/api/tasks/{id}/jobs"), json!({})).await;
     let seen = changes(3).await;
     assert_eq!(seen[2], (json!("ERROR"), json!("OK")));
-    // Several more evaluations while healthy add nothing.
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    // Several more evaluations while healthy add nothing. A canary task that turns ERROR a
+    // second after its ack shows when they have happened (the scheduler runs every 200 ms),
+    // without sleeping for a guessed time.
+    let spec = json!({"name": "canary", "datapoints": 1, "tolerance": 0, "mode": "heartbeat",
+                      "heartbeat": {"period_seconds": 1, "grace_seconds": 0}});
+    let canary = task(&server, spec, &[]).await;
     post(&server, &format!("/api/tasks/{id}/jobs"), json!({})).await;
-    let all = server.history("default", "task-status").await;
+    post(&server, &format!("/api/tasks/{canary}/jobs"), json!({})).await;
+    let all = crate::harness::eventually(
+        std::time::Duration::from_secs(30),
+        "the canary's ERROR",
+        || async {
+            let items = server.history("default", "task-status").await;
+            items
+                .iter()
+                .any(|e| e["payload"]["name"] == "canary" && e["payload"]["to"] == "ERROR")
+                .then_some(items)
+        },
+    )
+    .await;
     assert_eq!(
         all.iter()
-            .filter(|e| e["kind"] == "task.status.changed")
+            .filter(|e| e["kind"] == "task.status.changed" && e["payload"]["name"] == "heartbeat")
             .count(),
         3,
         "{all:?}"
