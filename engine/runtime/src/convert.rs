@@ -7,8 +7,8 @@ use wasmtime::component::{ComponentType, Lower};
 use crate::bindings::types;
 
 /// The WIT `event` record lowered straight from a store [`Event`]: a call copies these strings
-/// into the instance's memory, so building an owned [`types::Event`] first (as
-/// [`event_to_wit`] does) would copy every string of every event once more for nothing.
+/// into the instance's memory, so building an owned [`types::Event`] first would copy every
+/// string of every event once more for nothing.
 #[derive(ComponentType, Lower)]
 #[component(record)]
 pub(crate) struct EventRef<'a> {
@@ -59,21 +59,6 @@ impl<'a> From<(&'a Event, &'a IdText)> for EventRef<'a> {
             payload: &event.payload,
             parent: ids.parent.as_ref().map(text),
         }
-    }
-}
-
-/// The WIT form of `event`.
-pub fn event_to_wit(event: &Event) -> types::Event {
-    types::Event {
-        id: event.id.to_string(),
-        org: event.org.clone(),
-        kind: event.kind.clone(),
-        source: event.source.clone(),
-        time: event.time_ms,
-        subject: event.subject.clone(),
-        attributes: event.attributes.clone(),
-        payload: event.payload.clone(),
-        parent: event.parent.map(|p| p.to_string()),
     }
 }
 
