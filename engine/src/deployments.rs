@@ -478,7 +478,7 @@ mod tests {
         let payload: Value = serde_json::from_str(&new.event.payload).unwrap();
         assert_eq!(payload["result"], "success");
         assert_eq!(payload["environment"], "prod");
-        assert_eq!(payload["created"], "1970-01-01T00:00:01Z");
+        assert_eq!(payload["created"], "1970-01-01T00:00:01.000Z");
         assert!(payload.get("createdAt").is_none() && payload.get("engine").is_none());
         assert_eq!(new.event.subject, "d");
         assert_eq!(new.event.time_ms, 2_000);

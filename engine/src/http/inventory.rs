@@ -39,17 +39,18 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/v1/orgs/{org}/diff", get(diff))
 }
 
-/// RFC 3339 (UTC, milliseconds) of `ms` since the epoch.
+/// RFC 3339 (UTC, always three digits of milliseconds: `2026-11-20T12:00:00.000Z`, as the
+/// `tolerance` plugin writes its times) of `ms` since the epoch.
 pub fn rfc3339(ms: u64) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
     let secs = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
     let nanos = u32::try_from((ms % 1000) * 1_000_000).unwrap_or(0);
     time::OffsetDateTime::from_unix_timestamp(secs)
         .map(|t| t.replace_nanosecond(nanos).unwrap_or(t))
         .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|t| t.format(FORMAT).ok())
         .unwrap_or_default()
 }
 
