@@ -153,11 +153,18 @@ async fn the_document_describes_every_route_and_is_valid() {
                 .map(|m| ((*m).to_owned(), path.clone()))
         })
         .collect();
-    let routed: BTreeSet<(String, String)> = ROUTES
+    let mut routed: BTreeSet<(String, String)> = ROUTES
         .iter()
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
         .collect();
     assert_eq!(ROUTES.len(), routed.len(), "a route is listed twice");
+    // The deployment tracker's routes, again under `/v1/orgs/{org}/`.
+    let org_forms: Vec<(String, String)> = ROUTES
+        .iter()
+        .filter(|(_, p)| p.starts_with("/v1/deployments") || p.starts_with("/v1/servers"))
+        .map(|(m, p)| ((*m).to_owned(), p.replacen("/v1/", ORG_FORM, 1)))
+        .collect();
+    routed.extend(org_forms);
     let missing: Vec<_> = routed.difference(&described).collect();
     assert!(missing.is_empty(), "routed but not described: {missing:?}");
     let extra: Vec<_> = described.difference(&routed).collect();

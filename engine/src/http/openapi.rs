@@ -41,7 +41,7 @@ pub struct Api;
 
 /// The whole document.
 pub fn document() -> utoipa::openapi::OpenApi {
-    Skeleton::openapi()
+    let mut document = Skeleton::openapi()
         .merge_from(super::deployments::Api::openapi())
         .merge_from(super::events::Api::openapi())
         .merge_from(super::history::Api::openapi())
@@ -51,7 +51,55 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .merge_from(super::dlq::Api::openapi())
         .merge_from(super::hooks::Api::openapi())
         .merge_from(super::health::Api::openapi())
-        .merge_from(Api::openapi())
+        .merge_from(Api::openapi());
+    add_org_forms(&mut document);
+    document
+}
+
+/// The deployment tracker's routes exist twice, under `/v1/...` (the key's org) and under
+/// `/v1/orgs/{org}/...` (`http::deployments::router`); the handlers are described once, so the
+/// second form is added here: the same operations, with the `org` path parameter and ids of
+/// their own (generated clients need them unique).
+fn add_org_forms(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{Object, Required, Type};
+    let org = ParameterBuilder::new()
+        .name("org")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some("The org (a key of another org gets a 404)"))
+        .schema(Some(Object::with_type(Type::String)))
+        .build();
+    let forms: Vec<_> = document
+        .paths
+        .paths
+        .iter()
+        .filter(|(path, _)| path.starts_with("/v1/deployments") || path.starts_with("/v1/servers"))
+        .map(|(path, item)| {
+            let mut item = item.clone();
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                operation.operation_id = operation
+                    .operation_id
+                    .take()
+                    .map(|id| format!("{id}_of_org"));
+                operation
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .insert(0, org.clone().into());
+            }
+            (path.replacen("/v1/", "/v1/orgs/{org}/", 1), item)
+        })
+        .collect();
+    document.paths.paths.extend(forms);
 }
 
 /// Routes of this resource.
