@@ -559,6 +559,56 @@ async fn a_redis_outage_delays_documents_but_loses_none_and_keeps_their_order() 
     .await;
 }
 
+/// A push whose answer is lost did happen: Redis paused for writes past the capability's 2 s
+/// answer timeout runs the push once the pause ends, after trackway gave up on it and queued a
+/// retry. The retry must not append the document again; with `dedupe_seconds = 0` (a plain
+/// RPUSH, at least once) it does, which shows the scenario is real.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_push_whose_answer_was_lost_is_not_appended_twice() {
+    for (dedupe, copies) in [("", 1), (", dedupe_seconds = 0", 2)] {
+        let redis = Redis::start();
+        let scratch = Scratch::new();
+        scratch.open_org("default").pipeline(
+            "default",
+            "deployments",
+            &format!(
+                "# Starts to Logstash.\n[sources.api]\ntype = \"events\"\nkinds = [\"deployment.started\"]\n\n[sinks.logstash]\nplugin = \"redis-logstash\"\ninputs = [\"api\"]\nconfig = {{ port = {}{dedupe} }}\ngrants = [{{ redis = \"{}\" }}]\nretry = {{ initial_backoff_ms = 50 }}\nlimits = {{ timeout_ms = 5000 }}\n",
+                redis.port,
+                redis.url()
+            ),
+        );
+        let server = Server::start(&scratch.pipelines(), &scratch.data());
+        let lag = "trackway_outbox_lag_events{org=\"default\",pipeline=\"deployments\",stage=\"logstash\"}";
+        // The first one connects (and loads the script).
+        let (status, _, _) = send(&server, "POST", "/v1/deployments/d-0", "{}").await;
+        assert_eq!(status, 201);
+        eventually(WAIT, "the first document", || async {
+            (redis.list("logstash").len() == 1).then_some(())
+        })
+        .await;
+        redis
+            .command(&["CLIENT", "PAUSE", "3000", "WRITE"])
+            .unwrap();
+        let (status, _, _) = send(&server, "POST", "/v1/deployments/d-1", "{}").await;
+        assert_eq!(status, 201);
+        eventually(WAIT, "the retried delivery", || async {
+            let failed = server
+                .metric("trackway_events_failed_total{org=\"default\",pipeline=\"deployments\",stage=\"logstash\",reason=\"retryable\"}")
+                .await;
+            (failed >= 1.0 && server.metric(lag).await == 0.0).then_some(())
+        })
+        .await;
+        let ids: Vec<String> = redis
+            .list("logstash")
+            .iter()
+            .map(|d| d["deployment_id"].as_str().unwrap().to_owned())
+            .collect();
+        let mut expected = vec!["d-0".to_owned()];
+        expected.extend(std::iter::repeat_n("d-1".to_owned(), copies));
+        assert_eq!(ids, expected, "config `{dedupe}`");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn permanent_failures_are_dead_lettered_and_replayed_once_the_target_is_fixed() {
     let redis = Redis::start();

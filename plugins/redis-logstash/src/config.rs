@@ -23,6 +23,10 @@
 //! # Merged into every document last, so they replace event fields of the same name (as in the
 //! # seed). Any TOML values. Default none.
 //! additional_fields = { team = "platform", tier = 1 }
+//! # For how long an event's id is remembered once its document is pushed, so that a delivery
+//! # retried after a lost answer (a connection cut, a timeout) pushes nothing twice. Costs one
+//! # small expiring key per event. 0 turns it off: a plain RPUSH, at least once. Default one day.
+//! dedupe_seconds = 86400
 //! ```
 //!
 //! Every option is optional: `config = {}` pushes to `logstash` on `redis://127.0.0.1:6379/0`.
@@ -43,6 +47,8 @@ pub struct Config {
     pub key: String,
     /// Fields merged into every document, last.
     pub additional_fields: Map<String, Value>,
+    /// For how long a pushed event's id is remembered; 0 for plain pushes.
+    pub dedupe_seconds: u32,
 }
 
 /// The configuration as written, with the seed's defaults.
@@ -61,6 +67,8 @@ struct Raw {
     key: String,
     #[serde(default)]
     additional_fields: Map<String, Value>,
+    #[serde(default = "default_dedupe_seconds")]
+    dedupe_seconds: u32,
 }
 
 fn default_host() -> String {
@@ -77,6 +85,10 @@ fn default_index() -> String {
 
 fn default_key() -> String {
     "logstash".to_owned()
+}
+
+fn default_dedupe_seconds() -> u32 {
+    86_400
 }
 
 impl Config {
@@ -101,6 +113,7 @@ impl Config {
             index: raw.index,
             key: raw.key,
             additional_fields: raw.additional_fields,
+            dedupe_seconds: raw.dedupe_seconds,
         })
     }
 }
@@ -167,6 +180,7 @@ mod tests {
                     index: "deployment-tracker".into(),
                     key: "logstash".into(),
                     additional_fields: Map::new(),
+                    dedupe_seconds: 86_400,
                 }),
                 "{json:?}"
             );
@@ -177,7 +191,8 @@ mod tests {
     fn parses_every_option() {
         let config = Config::parse(
             r#"{"host": "redis.internal", "port": 6380, "db": 2, "index": "deploys",
-                "key": "events", "additional_fields": {"team": "platform", "tier": 1}}"#,
+                "key": "events", "additional_fields": {"team": "platform", "tier": 1},
+                "dedupe_seconds": 0}"#,
         )
         .expect("valid");
         assert_eq!(config.target, "redis://redis.internal:6380/2");
@@ -187,6 +202,7 @@ mod tests {
             Value::Object(config.additional_fields),
             json!({"team": "platform", "tier": 1})
         );
+        assert_eq!(config.dedupe_seconds, 0);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!
 //! 1. `@timestamp` (the event's time, RFC 3339 UTC with milliseconds, which Logstash reads as
 //!    the event's time), `message` (below), `index` (the config's), `kind` (the event kind) and
-//!    `event_id` (its ULID, to deduplicate downstream: the host delivers at least once);
+//!    `event_id` (its ULID: the push is once per id for `dedupe_seconds`, and downstream can
+//!    deduplicate past that window, e.g. Elasticsearch's `document_id => "%{event_id}"`);
 //! 2. every payload field, as sent (a `deployment.log` brings its own `message` and `severity`);
 //! 3. the config's `additional_fields`.
 //!

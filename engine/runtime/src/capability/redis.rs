@@ -1,11 +1,12 @@
-//! `redis`: RPUSH and PUBLISH on granted servers, one reconnecting connection per server.
+//! `redis`: RPUSH (plain, or once per id) and PUBLISH on granted servers, one reconnecting
+//! connection per server.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{IntoConnectionInfo, RedisError, RetryMethod};
+use redis::{IntoConnectionInfo, RedisError, RetryMethod, Script};
 
 use super::{budget, dry_run, granted, permanent, redact, retryable, within};
 use crate::bindings::{redis as wit, types};
@@ -14,6 +15,29 @@ use crate::host::HostState;
 /// Connecting, and waiting for one answer: a Redis on the same network answers in
 /// milliseconds, so two seconds without one means it is down, not slow.
 const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `rpush-once`: KEYS[1] is the list, KEYS[2..] one marker per item; ARGV[1] the window in
+/// seconds, ARGV[2..] the values. The type is checked first because a script is not rolled
+/// back: a WRONGTYPE after the first marker would leave an id remembered but never pushed.
+static RPUSH_ONCE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind ~= 'list' and kind ~= 'none' then
+  return redis.error_reply('WRONGTYPE Operation against a key holding the wrong kind of value')
+end
+local pushed = 0
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    redis.call('RPUSH', KEYS[1], ARGV[i])
+    redis.call('SET', KEYS[i], '1', 'EX', ARGV[1])
+    pushed = pushed + 1
+  end
+end
+return pushed
+",
+    )
+});
 
 /// One connection manager per server (normalised target).
 #[derive(Default)]
@@ -91,7 +115,7 @@ impl HostState {
     async fn redis_command<T: redis::FromRedisValue>(
         &mut self,
         target: Option<String>,
-        command: redis::Cmd,
+        command: Command<'_>,
         what: &str,
     ) -> Result<T, types::Error> {
         if self.dry {
@@ -100,13 +124,27 @@ impl HostState {
         let target = self.redis_target(target.as_deref())?;
         let mut connection = self.connections.redis.connection(&target)?;
         within(budget(self.deadline), what, async {
-            command
-                .query_async::<T>(&mut connection)
-                .await
-                .map_err(|e| classify(&e, &target))
+            match command {
+                Command::Plain(command) => command.query_async::<T>(&mut connection).await,
+                Command::Script(invocation) => invocation.invoke_async::<T>(&mut connection).await,
+            }
+            .map_err(|e| classify(&e, &target))
         })
         .await
     }
+}
+
+/// What [`HostState::redis_command`] sends.
+enum Command<'a> {
+    Plain(redis::Cmd),
+    /// EVALSHA, loading the script first if the server does not know it (after a restart).
+    Script(redis::ScriptInvocation<'a>),
+}
+
+/// The key that remembers `id` was pushed to `key`; the braces put it in `key`'s cluster slot,
+/// which a script touching both needs.
+fn pushed_marker(key: &str, id: &str) -> String {
+    format!("trackway:{{{key}}}:pushed:{id}")
 }
 
 impl wit::Host for HostState {
@@ -126,7 +164,34 @@ impl wit::Host for HostState {
         }
         let mut command = redis::cmd("RPUSH");
         command.arg(&key).arg(&values);
-        self.redis_command(target, command, "redis RPUSH").await
+        self.redis_command(target, Command::Plain(command), "redis RPUSH")
+            .await
+    }
+
+    async fn rpush_once(
+        &mut self,
+        target: Option<String>,
+        key: String,
+        items: Vec<wit::KeyedValue>,
+        window_seconds: u32,
+    ) -> Result<u64, types::Error> {
+        if items.is_empty() {
+            return Err(permanent("RPUSH needs at least one value"));
+        }
+        if window_seconds == 0 {
+            return Err(permanent(
+                "the window of rpush-once must be at least a second",
+            ));
+        }
+        let mut invocation = RPUSH_ONCE.key(&key);
+        invocation.arg(window_seconds);
+        for item in &items {
+            invocation
+                .key(pushed_marker(&key, &item.id))
+                .arg(&item.value);
+        }
+        self.redis_command(target, Command::Script(invocation), "redis RPUSH")
+            .await
     }
 
     async fn publish(
@@ -137,7 +202,8 @@ impl wit::Host for HostState {
     ) -> Result<u64, types::Error> {
         let mut command = redis::cmd("PUBLISH");
         command.arg(&channel).arg(&message);
-        self.redis_command(target, command, "redis PUBLISH").await
+        self.redis_command(target, Command::Plain(command), "redis PUBLISH")
+            .await
     }
 }
 
