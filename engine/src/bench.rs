@@ -25,7 +25,8 @@ use clap::Subcommand;
 /// Which benchmark to run.
 #[derive(Debug, Subcommand)]
 pub enum Which {
-    /// Durable ingest throughput through `semver` into `history`, against a bare handler.
+    /// Durable ingest throughput through the example pipeline (`semver` into `history` and the
+    /// inventory), then through `semver` into `history` only, against a bare handler.
     Ingest {
         /// Seconds of load per run.
         #[arg(long, default_value_t = 15)]
@@ -283,6 +284,38 @@ async fn metric(client: &reqwest::Client, url: &str, series: &str) -> anyhow::Re
         .map_or(0.0, |v| v.parse().unwrap_or(0.0)))
 }
 
+/// The issue's path for the ingest benchmark: `semver` into `history`, nothing else (the example
+/// pipeline also feeds the inventory).
+const SEMVER_HISTORY: &str = r#"# Benchmark: `semver` into `history`.
+[sources.reports]
+type = "events"
+kinds = ["version.reported"]
+
+[processors.semver]
+plugin = "semver"
+inputs = ["reports"]
+config = { field = "version" }
+grants = ["state"]
+
+[sinks.history]
+plugin = "history"
+inputs = ["semver"]
+config = { stream = "versions" }
+grants = ["history"]
+"#;
+
+/// One trackway run of the ingest benchmark.
+struct IngestRun {
+    wrk: WrkResult,
+    ingested: f64,
+    /// From the end of the load until history had every event.
+    drained: Duration,
+    load: Duration,
+    /// (seconds since the start, ingested - delivered to history), each second.
+    lags: Vec<(f64, f64)>,
+    on_disk: u64,
+}
+
 async fn ingest(seconds: u64, connections: u32, threads: u32) -> anyhow::Result<()> {
     let dir = scratch()?;
     let script = dir.join("post.lua");
@@ -292,7 +325,74 @@ async fn ingest(seconds: u64, connections: u32, threads: u32) -> anyhow::Result<
     let ceiling = wrk(&bare.url, &script, seconds, connections, threads)?;
     bare.stop()?;
 
-    let args = serve_args(&dir);
+    let example = ingest_run(&dir, &script, seconds, connections, threads).await?;
+    std::fs::remove_dir_all(dir.join("data"))?;
+    std::fs::write(dir.join("pipelines/default/versions.toml"), SEMVER_HISTORY)?;
+    let issue_path = ingest_run(&dir, &script, seconds, connections, threads).await?;
+
+    println!(
+        "## durable ingest ({connections} connections, {threads} wrk threads, {seconds} s per run)\n"
+    );
+    println!("| run | requests/s | p99 latency | errors | ratio |");
+    println!("| --- | ---: | ---: | --- | ---: |");
+    println!(
+        "| bare axum 202 handler (ceiling) | {:.0} | {:.2} ms | {} | |",
+        ceiling.requests_per_sec, ceiling.p99_ms, ceiling.errors
+    );
+    for (name, run) in [
+        (
+            "example pipeline: commit + semver + history + inventory",
+            &example,
+        ),
+        ("the issue's path: commit + semver + history", &issue_path),
+    ] {
+        println!(
+            "| {name} | {:.0} | {:.2} ms | {} | {:.0} % |",
+            run.wrk.requests_per_sec,
+            run.wrk.p99_ms,
+            run.wrk.errors,
+            100.0 * run.wrk.requests_per_sec / ceiling.requests_per_sec
+        );
+    }
+    for (name, run) in [
+        ("example pipeline", &example),
+        ("issue's path", &issue_path),
+    ] {
+        println!("\n{name}:");
+        println!(
+            "events ingested: {:.0}; drained {:.1} s after the load stopped",
+            run.ingested,
+            run.drained.as_secs_f64()
+        );
+        println!(
+            "sustained end-to-end rate (ingested / (load + drain)): {:.0} events/s",
+            run.ingested / (run.load + run.drained).as_secs_f64()
+        );
+        let samples: Vec<String> = run
+            .lags
+            .iter()
+            .map(|(t, lag)| format!("{t:.0}s:{lag:.0}"))
+            .collect();
+        println!(
+            "lag (ingested - delivered to history) each second: {}",
+            samples.join(" ")
+        );
+        println!("database size: {:.1} MB", run.on_disk as f64 / 1e6);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Load a server on `dir`'s pipelines (and a fresh `dir/data`) with wrk, sampling the lag to
+/// history every second, then wait until history has every event.
+async fn ingest_run(
+    dir: &Path,
+    script: &Path,
+    seconds: u64,
+    connections: u32,
+    threads: u32,
+) -> anyhow::Result<IngestRun> {
+    let args = serve_args(dir);
     let (server, _) = Proc::spawn(&args.iter().map(String::as_str).collect::<Vec<_>>(), &[])?;
     let client = reqwest::Client::new();
     let ingested = r#"trackway_events_ingested_total{org="default"}"#;
@@ -300,7 +400,7 @@ async fn ingest(seconds: u64, connections: u32, threads: u32) -> anyhow::Result<
         r#"trackway_events_processed_total{org="default",pipeline="versions",stage="history"}"#;
     let url = server.url.clone();
     let load = tokio::task::spawn_blocking({
-        let (url, script) = (url.clone(), script.clone());
+        let (url, script) = (url.clone(), script.to_owned());
         move || wrk(&url, &script, seconds, connections, threads)
     });
     let mut lags = Vec::new();
@@ -322,44 +422,14 @@ async fn ingest(seconds: u64, connections: u32, threads: u32) -> anyhow::Result<
     let drained = started.elapsed() - load_end;
     let on_disk = std::fs::metadata(dir.join("data/trackway.redb"))?.len();
     server.stop()?;
-
-    println!(
-        "## durable ingest ({connections} connections, {threads} wrk threads, {seconds} s per run)\n"
-    );
-    println!("| run | requests/s | p99 latency | errors |");
-    println!("| --- | ---: | ---: | --- |");
-    println!(
-        "| bare axum 202 handler (ceiling) | {:.0} | {:.2} ms | {} |",
-        ceiling.requests_per_sec, ceiling.p99_ms, ceiling.errors
-    );
-    println!(
-        "| trackway: commit + semver + history | {:.0} | {:.2} ms | {} |",
-        result.requests_per_sec, result.p99_ms, result.errors
-    );
-    println!();
-    println!(
-        "ratio to the ceiling: {:.0} %",
-        100.0 * result.requests_per_sec / ceiling.requests_per_sec
-    );
-    println!(
-        "events ingested: {total:.0}; drained {:.1} s after the load stopped",
-        drained.as_secs_f64()
-    );
-    println!(
-        "sustained end-to-end rate (ingested / (load + drain)): {:.0} events/s",
-        total / (load_end + drained).as_secs_f64()
-    );
-    let samples: Vec<String> = lags
-        .iter()
-        .map(|(t, lag)| format!("{t:.0}s:{lag:.0}"))
-        .collect();
-    println!(
-        "lag (ingested - delivered to history) each second: {}",
-        samples.join(" ")
-    );
-    println!("database size: {:.1} MB", on_disk as f64 / 1e6);
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
+    Ok(IngestRun {
+        wrk: result,
+        ingested: total,
+        drained,
+        load: load_end,
+        lags,
+        on_disk,
+    })
 }
 
 /// Deployment starts with a unique id per request: `wrk ... -- <phase>`.
