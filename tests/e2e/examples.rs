@@ -4,13 +4,12 @@
 //! it accepts and dead-letters the ones it rejects, with the plugin's message.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::harness::{Scratch, Server, eventually, root};
+use crate::harness::{Scratch, Server, build_plugin, eventually, root, validate};
 
 /// The example pipeline's `path`, relative to its directory (the artifact of a plain
 /// `cargo build --release` in examples/custom-plugin).
@@ -20,34 +19,7 @@ const EXAMPLE_PATH: &str = r#"path = "../../target/wasm32-wasip2/release/plugin_
 /// bundled plugins, rather than into examples/custom-plugin/target).
 fn ownership_wasm() -> &'static Path {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let dir = root().join("examples/custom-plugin");
-        let target = root().join("target/plugins");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut command = Command::new(cargo);
-        command
-            .current_dir(&dir)
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--target-dir",
-            ])
-            .arg(&target)
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS");
-        // As engine/build.rs does for the bundled plugins: CI builds exactly the committed lock.
-        if std::env::var_os("CI").is_some() {
-            command.arg("--locked");
-        }
-        let status = command
-            .status()
-            .expect("running cargo for the custom-plugin example");
-        assert!(status.success(), "building examples/custom-plugin failed");
-        target.join("wasm32-wasip2/release/plugin_ownership.wasm")
-    })
+    WASM.get_or_init(|| build_plugin("examples/custom-plugin", "plugin_ownership"))
 }
 
 /// The example pipeline as written, with its `path` made absolute (to the test's build) so that
@@ -73,25 +45,10 @@ fn scratch(toml: &str) -> Scratch {
     scratch
 }
 
-/// `trackway validate <path>`: success, stdout, stderr.
-fn validate(path: &Path) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_trackway"))
-        .arg("validate")
-        .arg(path)
-        .env("TRACKWAY_LOG", "error")
-        .output()
-        .expect("running trackway validate");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn the_custom_plugin_pipeline_is_valid() {
     let scratch = scratch(&example_pipeline());
-    let (ok, stdout, stderr) = validate(&scratch.pipelines());
+    let (ok, stdout, stderr) = validate(&[&scratch.pipelines()]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("1 pipeline(s) valid"), "{stdout}");
 }
@@ -114,7 +71,7 @@ fn a_bad_custom_plugin_config_is_reported_with_its_path() {
             .expect("the edited line")
     };
     let scratch = scratch(&bad);
-    let (ok, _, stderr) = validate(&scratch.pipelines());
+    let (ok, _, stderr) = validate(&[&scratch.pipelines()]);
     assert!(!ok, "validate accepted a bad config:\n{stderr}");
     for (path, message, position) in [
         (

@@ -251,26 +251,50 @@ fn copy_dir(from: &Path, to: &Path) {
 /// The `misbehave` test plugin (tests/plugins/misbehave), built once per test run.
 pub fn misbehave_wasm() -> &'static Path {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let dir = root().join("tests/plugins/misbehave");
-        let target = root().join("target/plugins");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(&dir)
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "--target-dir",
-            ])
-            .arg(&target)
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .status()
-            .expect("running cargo for the misbehave plugin");
-        assert!(status.success(), "building the misbehave plugin failed");
-        target.join("wasm32-wasip2/release/plugin_misbehave.wasm")
-    })
+    WASM.get_or_init(|| build_plugin("tests/plugins/misbehave", "plugin_misbehave"))
+}
+
+/// Build the plugin crate in `dir` (relative to the repository) for wasm32-wasip2, into
+/// `target/plugins` next to the bundled plugins: the path of `<artifact>.wasm`.
+pub fn build_plugin(dir: &str, artifact: &str) -> PathBuf {
+    let target = root().join("target/plugins");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(root().join(dir))
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
+        .arg(&target)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    // As engine/build.rs does for the bundled plugins: CI builds exactly the committed lock.
+    if std::env::var_os("CI").is_some() {
+        command.arg("--locked");
+    }
+    let status = command
+        .status()
+        .unwrap_or_else(|e| panic!("running cargo for {dir}: {e}"));
+    assert!(status.success(), "building {dir} failed");
+    target.join(format!("wasm32-wasip2/release/{artifact}.wasm"))
+}
+
+/// `trackway validate <paths>`: success, stdout, stderr.
+pub fn validate(paths: &[&Path]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_trackway"))
+        .arg("validate")
+        .args(paths)
+        .env("TRACKWAY_LOG", "error")
+        .output()
+        .expect("running trackway validate");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }

@@ -1,22 +1,6 @@
 //! `trackway validate`.
 
-use std::process::Command;
-
-use crate::harness::{Scratch, root};
-
-fn validate(args: &[&std::path::Path]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_trackway"))
-        .arg("validate")
-        .args(args)
-        .env("TRACKWAY_LOG", "error")
-        .output()
-        .expect("running trackway validate");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use crate::harness::{Scratch, root, validate};
 
 #[test]
 fn the_example_pipelines_are_valid() {

@@ -130,6 +130,17 @@ pub enum PluginError {
     InvalidConfig(Vec<(String, String)>),
 }
 
+impl PluginError {
+    /// The `reason` label of a failure metric: `retryable`, or `permanent` for anything
+    /// retrying cannot fix.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Retryable { .. } => "retryable",
+            Self::Permanent(_) | Self::InvalidConfig(_) => "permanent",
+        }
+    }
+}
+
 impl std::fmt::Display for PluginError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 use trackway_config::{KindPattern, Pipeline, SourceKind, Stage, StageId};
-use trackway_runtime::{CallError, Instance, Output, Pending, PluginError};
+use trackway_runtime::{CallError, Instance, Output, Pending};
 use trackway_store::{DeadLetter, Event, EventHead, LoggedEvent, WriteBatch};
 
 use super::{FAULT_BACKOFF, Shared, ids, pause};
@@ -589,11 +589,7 @@ async fn deliver_inline(
     if let Some(Err(error)) = results.get(taken) {
         // Counted here; the sink task counts its own attempts at it.
         let mut labels = sink.labels.clone();
-        let reason = match error {
-            PluginError::Retryable { .. } => "retryable",
-            _ => "permanent",
-        };
-        labels.push(("reason", reason.to_owned()));
+        labels.push(("reason", error.label().to_owned()));
         shared.metrics.add(metrics::FAILED, labels, 1);
         tracing::warn!(sink = %sink.scope, "inline delivery failed, queued for the sink's task: {error}");
     }

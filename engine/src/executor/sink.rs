@@ -144,7 +144,7 @@ impl SinkTask {
                             }
                         }
                         Err(error) => {
-                            self.count_failure("permanent");
+                            self.count_failure(error.label());
                             self.dead_letter(
                                 seq,
                                 event,

@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use trackway_store::Event;
+use trackway_store::{Event, Ulid};
 
 use super::AppState;
 use super::error::ApiError;
@@ -31,16 +31,50 @@ pub fn router() -> Router<Arc<AppState>> {
 /// Default page size.
 const DEFAULT_LIMIT: usize = 50;
 /// Largest page size.
-const MAX_LIMIT: usize = 1000;
+pub(crate) const MAX_LIMIT: usize = 1000;
 
-/// `?limit=&before=`.
+/// `?limit=&before=` of the routes that page newest first by event id: history streams here,
+/// an app's versions in the inventory.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct Page {
+pub(crate) struct Page {
     /// Entries per page, 1 to 1000. Default 50.
     limit: Option<usize>,
     /// The `next` of the previous page: entries older than that event id.
     before: Option<String>,
+}
+
+impl Page {
+    /// The page size, or `None` when `limit` is out of range (each route words its error).
+    pub(crate) fn limit(&self) -> Option<usize> {
+        Some(self.limit.unwrap_or(DEFAULT_LIMIT)).filter(|limit| (1..=MAX_LIMIT).contains(limit))
+    }
+
+    /// The event id the page starts below; a 400 when `before` is not one.
+    pub(crate) fn before(&self) -> Result<Option<Ulid>, ApiError> {
+        self.before
+            .as_deref()
+            .map(|b| {
+                Ulid::from_string(b).map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "`before` must be the `next` of the previous page, not `{b}`"
+                    ))
+                })
+            })
+            .transpose()
+    }
+}
+
+/// The headers of a page: a `Link` to the next one, when there is one.
+pub(crate) fn next_link(limit: usize, next: Option<Ulid>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Some(next) = next
+        && let Ok(link) =
+            HeaderValue::from_str(&format!("<?limit={limit}&before={next}>; rel=\"next\""))
+    {
+        headers.insert(header::LINK, link);
+    }
+    headers
 }
 
 /// The JSON form of an event, as every read route shows it.
@@ -91,34 +125,17 @@ async fn list(
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(page) = page?;
-    let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::invalid(format!(
+    let limit = page.limit().ok_or_else(|| {
+        ApiError::invalid(format!(
             "query parameter `limit`: must be between 1 and {MAX_LIMIT}"
-        )));
-    }
-    let before = page
-        .before
-        .as_deref()
-        .map(|b| {
-            trackway_store::Ulid::from_string(b).map_err(|_| {
-                ApiError::bad_request(format!(
-                    "`before` must be the `next` of the previous page, not `{b}`"
-                ))
-            })
-        })
-        .transpose()?;
+        ))
+    })?;
+    let before = page.before()?;
     let store = state.store.clone();
     let result = tokio::task::spawn_blocking(move || store.history(&org, &stream, before, limit))
         .await
         .map_err(ApiError::internal)??;
-    let mut headers = HeaderMap::new();
-    if let Some(next) = result.next_before
-        && let Ok(link) =
-            HeaderValue::from_str(&format!("<?limit={limit}&before={next}>; rel=\"next\""))
-    {
-        headers.insert(header::LINK, link);
-    }
+    let headers = next_link(limit, result.next_before);
     let items: Vec<_> = result.items.iter().map(event_json).collect();
     Ok((
         headers,

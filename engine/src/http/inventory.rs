@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -16,6 +15,7 @@ use trackway_store::inventory::{Current, Entry};
 
 use super::AppState;
 use super::error::ApiError;
+use super::history::{MAX_LIMIT, Page, next_link};
 use crate::auth::{Caller, Read};
 
 /// The OpenAPI description of this resource.
@@ -188,21 +188,6 @@ async fn app(
     Ok(Json(json!({ "app": app, "environments": items })))
 }
 
-/// Default history page size.
-const DEFAULT_LIMIT: usize = 50;
-/// Largest history page.
-const MAX_LIMIT: usize = 1000;
-
-/// `?limit=&before=`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-struct Page {
-    /// Entries per page, 1 to 1000. Default 50.
-    limit: Option<usize>,
-    /// The `next` of the previous page: an event id.
-    before: Option<String>,
-}
-
 /// The versions of an app in an environment, newest first, paged.
 ///
 /// Needs a key of the org (any scope; none for an open org). Each entry has its `bump` (when
@@ -229,29 +214,13 @@ async fn history(
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(page) = page?;
-    let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!(
-            "`limit` must be between 1 and {MAX_LIMIT}"
-        )));
-    }
-    let before = page
-        .before
-        .map(|b| {
-            Ulid::from_string(&b).map_err(|_| {
-                ApiError::bad_request("`before` must be the `next` of a previous page")
-            })
-        })
-        .transpose()?;
+    let limit = page.limit().ok_or_else(|| {
+        ApiError::bad_request(format!("`limit` must be between 1 and {MAX_LIMIT}"))
+    })?;
+    let before = page.before()?;
     let (e, a) = (env.clone(), app.clone());
     let result = query(&state, move |s| s.app_history(&org, &e, &a, before, limit)).await?;
-    let mut headers = HeaderMap::new();
-    if let Some(next) = result.next_before
-        && let Ok(link) =
-            HeaderValue::from_str(&format!("<?limit={limit}&before={next}>; rel=\"next\""))
-    {
-        headers.insert(header::LINK, link);
-    }
+    let headers = next_link(limit, result.next_before);
     let items: Vec<_> = result
         .items
         .iter()

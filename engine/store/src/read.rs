@@ -21,17 +21,8 @@ pub struct HistoryPage {
 impl Store {
     /// Up to `limit` events after log position `after`, in log order.
     pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<LoggedEvent>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(tables::EVENTS)?;
-        let mut out = Vec::with_capacity(limit.min(1024));
-        for entry in table.range(after + 1..)?.take(limit) {
-            let (seq, bytes) = entry?;
-            out.push(LoggedEvent {
-                seq: seq.value(),
-                event: Event::decode(bytes.value())?,
-            });
-        }
-        Ok(out)
+        self.events_selected(after, limit, |_| true)
+            .map(|(events, _)| events)
     }
 
     /// The events among the next `limit` log entries after `after` that `select` keeps (it sees
