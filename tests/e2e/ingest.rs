@@ -16,7 +16,7 @@ async fn readme_example_reaches_history_through_semver() {
     let (status, _, body) = server
         .post(
             "/v1/orgs/default/events",
-            r#"{"kind": "version.reported", "subject": "prod/api", "payload": {"version": "1.4.0"}}"#,
+            r#"{"kind": "version.reported", "subject": "prod/api", "attributes": {"team": "platform"}, "payload": {"version": "1.4.0"}}"#,
             None,
         )
         .await;
@@ -25,7 +25,7 @@ async fn readme_example_reaches_history_through_semver() {
     let (status, _, _) = server
         .post(
             "/v1/orgs/default/events",
-            r#"{"kind": "version.reported", "subject": "prod/api", "payload": {"version": "1.3.9"}}"#,
+            r#"{"kind": "version.reported", "subject": "prod/api", "attributes": {"semver.redeploy": "true"}, "payload": {"version": "1.3.9"}}"#,
             None,
         )
         .await;
@@ -43,6 +43,17 @@ async fn readme_example_reaches_history_through_semver() {
     assert_eq!(items[0]["attributes"]["semver.previous"], "1.4.0");
     assert_eq!(items[0]["payload"]["version"], "1.3.9");
     assert_eq!(items[0]["source"], "versions/semver");
+    // The first came back as `annotate` (it had no `semver.*` attribute): its own attributes
+    // stay beside the stage's. The second carried a stale flag, which the stage removed.
+    assert_eq!(items[1]["attributes"]["team"], "platform");
+    assert_eq!(items[1]["attributes"]["semver.prerelease"], "");
+    assert_eq!(
+        items[0]["attributes"].get("semver.redeploy"),
+        None,
+        "{}",
+        items[0]
+    );
+    assert_eq!(items[0]["attributes"]["semver.downgrade"], "true");
 
     let (status, ready) = server.get("/readyz").await;
     assert_eq!(status, 200, "{ready}");

@@ -281,6 +281,13 @@ impl Instance {
             .map(|(output, input)| match output {
                 types::Processed::Keep => Output::Keep,
                 types::Processed::Fail(error) => Output::Fail(error.into()),
+                types::Processed::Annotate(attributes) => {
+                    let mut event = input.clone();
+                    for (name, value) in attributes {
+                        event.set_attribute(name, value);
+                    }
+                    Output::Replace(vec![event])
+                }
                 types::Processed::Replace(events) => events
                     .into_iter()
                     .map(|e| convert::event_from_wit(e, Some(&input.payload)))

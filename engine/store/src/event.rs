@@ -37,6 +37,22 @@ impl Event {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Set attribute `name` to `value`: the first attribute of that name takes the value (and
+    /// any repeats of it are removed), or the pair is added last.
+    pub fn set_attribute(&mut self, name: String, value: String) {
+        match self.attributes.iter().position(|(k, _)| *k == name) {
+            Some(first) => {
+                self.attributes[first].1 = value;
+                let mut index = 0;
+                self.attributes.retain(|(k, _)| {
+                    index += 1;
+                    index <= first + 1 || *k != name
+                });
+            }
+            None => self.attributes.push((name, value)),
+        }
+    }
+
     pub(crate) fn encode(&self) -> Vec<u8> {
         postcard::to_stdvec(self).expect("encoding an in-memory event into a Vec cannot fail")
     }
@@ -79,6 +95,38 @@ mod tests {
         );
         event.parent = Some(next_id());
         assert!(EventHead::decode(&event.encode()).unwrap().derived);
+    }
+
+    #[test]
+    fn set_attribute_replaces_the_first_of_a_name_drops_its_repeats_or_adds_last() {
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        let mut event = Event {
+            id: next_id(),
+            org: "acme".into(),
+            kind: "k".into(),
+            source: "api".into(),
+            time_ms: 0,
+            subject: "s".into(),
+            attributes: vec![
+                pair("a", "1"),
+                pair("b", "2"),
+                pair("a", "3"),
+                pair("c", "4"),
+            ],
+            payload: "{}".into(),
+            parent: None,
+        };
+        event.set_attribute("a".into(), "x".into());
+        event.set_attribute("d".into(), "y".into());
+        assert_eq!(
+            event.attributes,
+            vec![
+                pair("a", "x"),
+                pair("b", "2"),
+                pair("c", "4"),
+                pair("d", "y")
+            ]
+        );
     }
 }
 

@@ -18,8 +18,10 @@ pub trait Processor: Sized + 'static {
     fn init(config: &str) -> Result<Self, Error>;
 
     /// Handle one event: [`Processed::Keep`] it, [`Processed::Replace`] it with zero or more
-    /// events (zero drops it), or [`Processed::Fail`] it. Malformed input is a failure, never a
-    /// panic: a panic traps and the host throws the instance away.
+    /// events (zero drops it), [`Processed::Annotate`] it (replace it by itself with these
+    /// attributes set: cheaper than `Replace`, since only the pairs go back to the host), or
+    /// [`Processed::Fail`] it. Malformed input is a failure, never a panic: a panic traps and
+    /// the host throws the instance away.
     fn process(&mut self, event: Event) -> Processed;
 
     /// Handle a batch: exactly one result per event, in order. The default calls

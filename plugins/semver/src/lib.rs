@@ -2,7 +2,8 @@
 //! against the previous version of the same subject, and lets a version policy decide whether
 //! the event passes.
 //!
-//! A valid event is replaced by itself with `semver.major`, `semver.minor`, `semver.patch`,
+//! A valid event is replaced by itself (answered as `annotate` with the new attributes when it had
+//! no `semver.*` attribute yet, so only those cross back to the host) with `semver.major`, `semver.minor`, `semver.patch`,
 //! `semver.prerelease` (empty when none), `semver.bump` (`initial`, `major`, `minor`, `patch`,
 //! `prerelease`, `same` or `downgrade`), `semver.previous` when there was a previous version,
 //! and the flags `semver.downgrade = "true"` (a lower version than the previous one),
@@ -66,18 +67,41 @@ impl Processor for Semver {
 
     fn process(&mut self, event: Event) -> Processed {
         let stored = state::get(&event.subject);
-        let previous = stored
-            .as_deref()
-            .and_then(|bytes| stored_version(&event, bytes));
         let subject = event.subject.clone();
-        let outcome = annotate::process(event, &self.config, previous.as_ref());
-        if let Some(reported) = &outcome.remember {
-            // Replays mostly bring the same version again: skip the write then.
-            if stored.as_deref() != Some(reported.text.as_bytes()) {
-                state::set(&subject, reported.text.as_bytes());
-            }
+        let (processed, remember) = self.step(event, stored.as_deref());
+        if let Some(text) = remember {
+            state::set(&subject, text.as_bytes());
         }
-        outcome.processed
+        processed
+    }
+}
+
+impl Semver {
+    /// The whole per-event step, given what `state` holds for the event's subject: the answer,
+    /// and the text to store for the subject when it changes. [`Processor::process`] adds only
+    /// the two host calls; the host's benchmark runs this natively as the stage's native twin.
+    pub fn step(&self, event: Event, stored: Option<&[u8]>) -> (Processed, Option<String>) {
+        let previous = stored.and_then(|bytes| stored_version(&event, bytes));
+        // The stage only adds `semver.*` attributes to an event that has none yet (the usual
+        // case): then the answer is just those, and the rest of the event stays on the host.
+        let kept = (!event
+            .attributes
+            .iter()
+            .any(|(name, _)| name.starts_with("semver.")))
+        .then_some(event.attributes.len());
+        let outcome = annotate::process(event, &self.config, previous.as_ref());
+        // Replays mostly bring the same version again: no write then.
+        let remember = outcome
+            .remember
+            .filter(|reported| stored != Some(reported.text.as_bytes()))
+            .map(|reported| reported.text);
+        let processed = match (outcome.processed, kept) {
+            (Processed::Replace(mut events), Some(kept)) if events.len() == 1 => {
+                Processed::Annotate(events.pop().expect("one event").attributes.split_off(kept))
+            }
+            (processed, _) => processed,
+        };
+        (processed, remember)
     }
 }
 
@@ -97,3 +121,79 @@ fn stored_version(event: &Event, bytes: &[u8]) -> Option<Reported> {
 }
 
 trackway_plugin_sdk::export_processor!(Semver);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(attributes: &[(&str, &str)], version: &str) -> Event {
+        Event {
+            id: "01J0000000000000000000000A".into(),
+            org: "acme".into(),
+            kind: "version.reported".into(),
+            source: "api".into(),
+            time: 1,
+            subject: "prod/web".into(),
+            attributes: attributes
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            payload: format!(r#"{{"version": "{version}"}}"#),
+            parent: None,
+        }
+    }
+
+    fn names(pairs: &[(String, String)]) -> Vec<&str> {
+        pairs.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    #[test]
+    fn an_event_without_semver_attributes_is_answered_with_the_new_ones_only() {
+        let stage = Semver::init(r#"{"field": "version"}"#).expect("valid config");
+        let (processed, remember) = stage.step(event(&[("team", "core")], "1.3.0"), Some(b"1.2.9"));
+        let Processed::Annotate(pairs) = processed else {
+            panic!("expected annotate, got {processed:?}");
+        };
+        assert_eq!(
+            names(&pairs),
+            [
+                "semver.major",
+                "semver.minor",
+                "semver.patch",
+                "semver.prerelease",
+                "semver.bump",
+                "semver.previous"
+            ]
+        );
+        assert!(pairs.contains(&("semver.bump".into(), "minor".into())));
+        assert_eq!(remember.as_deref(), Some("1.3.0"));
+    }
+
+    #[test]
+    fn an_event_with_a_stale_semver_attribute_is_replaced_whole_and_an_unchanged_version_not_stored()
+     {
+        let stage = Semver::init(r#"{"field": "version"}"#).expect("valid config");
+        let input = event(&[("semver.downgrade", "true"), ("team", "core")], "1.3.0");
+        let (processed, remember) = stage.step(input, Some(b"1.3.0"));
+        let Processed::Replace(events) = processed else {
+            panic!("expected replace, got {processed:?}");
+        };
+        assert_eq!(events.len(), 1);
+        let attributes = &events[0].attributes;
+        assert!(!names(attributes).contains(&"semver.downgrade"));
+        assert!(attributes.contains(&("semver.redeploy".into(), "true".into())));
+        assert!(attributes.contains(&("team".into(), "core".into())));
+        assert_eq!(remember, None);
+    }
+
+    #[test]
+    fn an_invalid_version_fails_and_stores_nothing() {
+        let stage = Semver::init(r#"{"field": "version"}"#).expect("valid config");
+        let (processed, remember) = stage.step(event(&[], "not a version"), None);
+        assert!(
+            matches!(processed, Processed::Fail(Error::Permanent(_))),
+            "{processed:?}"
+        );
+        assert_eq!(remember, None);
+    }
+}
