@@ -2,14 +2,15 @@
 //! against the previous version of the same subject, and lets a version policy decide whether
 //! the event passes.
 //!
-//! A valid event is replaced by itself (answered as `annotate` with the new attributes when it had
-//! no `semver.*` attribute yet, so only those cross back to the host) with `semver.major`, `semver.minor`, `semver.patch`,
+//! A valid event is replaced by itself with `semver.major`, `semver.minor`, `semver.patch`,
 //! `semver.prerelease` (empty when none), `semver.bump` (`initial`, `major`, `minor`, `patch`,
 //! `prerelease`, `same` or `downgrade`), `semver.previous` when there was a previous version,
 //! and the flags `semver.downgrade = "true"` (a lower version than the previous one),
 //! `semver.redeploy = "true"` (the same version again) and `semver.coerced = "true"` (`svt` mode,
 //! a version that is not SemVer, classified by its lenient reading); a flag that does not apply
-//! is absent. An event without a valid version fails permanently with the reason.
+//! is absent. An event without a valid version fails permanently with the reason. When the event
+//! had no `semver.*` attribute yet, the answer is `annotate` with the new attributes only, so the
+//! rest of the event does not cross back to the host.
 //!
 //! Validation (`mode`): `strict` SemVer 2.0, or `svt`, the rule of the Stack Versions Tracker
 //! that trackway replaces (see [`svt`]), for teams migrating from it.
