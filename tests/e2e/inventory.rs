@@ -212,6 +212,23 @@ async fn history_is_never_overwritten() {
         ))
         .await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 3);
+    // Bad paging parameters: the same 422 here and on a history stream, naming the parameter.
+    for base in [
+        "/v1/orgs/default/environments/prod/apps/web/history",
+        "/v1/orgs/default/history/versions",
+    ] {
+        for (query, named) in [
+            ("limit=0", "`limit`"),
+            ("limit=1001", "`limit`"),
+            ("limit=many", "limit"),
+            ("before=yesterday", "`before`"),
+        ] {
+            let (status, body) = server.get(&format!("{base}?{query}")).await;
+            assert_eq!(status, 422, "{base}?{query}: {body}");
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains(named), "{base}?{query}: {body}");
+        }
+    }
 }
 
 /// Versions from the generic event route and from finished deployments land in the same

@@ -31,7 +31,7 @@ pub fn router() -> Router<Arc<AppState>> {
 /// Default page size.
 const DEFAULT_LIMIT: usize = 50;
 /// Largest page size.
-pub(crate) const MAX_LIMIT: usize = 1000;
+const MAX_LIMIT: usize = 1000;
 
 /// `?limit=&before=` of the routes that page newest first by event id: history streams here,
 /// an app's versions in the inventory.
@@ -45,19 +45,26 @@ pub(crate) struct Page {
 }
 
 impl Page {
-    /// The page size, or `None` when `limit` is out of range (each route words its error).
-    pub(crate) fn limit(&self) -> Option<usize> {
-        Some(self.limit.unwrap_or(DEFAULT_LIMIT)).filter(|limit| (1..=MAX_LIMIT).contains(limit))
+    /// The page size: `limit`, 50 by default; a 422 naming it when out of range.
+    pub(crate) fn limit(&self) -> Result<usize, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if (1..=MAX_LIMIT).contains(&limit) {
+            Ok(limit)
+        } else {
+            Err(ApiError::invalid(format!(
+                "query parameter `limit`: must be between 1 and {MAX_LIMIT}, found {limit}"
+            )))
+        }
     }
 
-    /// The event id the page starts below; a 400 when `before` is not one.
+    /// The event id the page starts below; a 422 naming `before` when it is not one.
     pub(crate) fn before(&self) -> Result<Option<Ulid>, ApiError> {
         self.before
             .as_deref()
             .map(|b| {
                 Ulid::from_string(b).map_err(|_| {
-                    ApiError::bad_request(format!(
-                        "`before` must be the `next` of the previous page, not `{b}`"
+                    ApiError::invalid(format!(
+                        "query parameter `before`: must be the `next` of the previous page, not `{b}`"
                     ))
                 })
             })
@@ -112,7 +119,7 @@ pub fn event_json(event: &Event) -> serde_json::Value {
     ),
     responses(
         (status = 200, description = "`{\"items\": [events], \"next\": id or null}`; when there is a next page, `Link` has it (`rel=\"next\"`)"),
-        (status = 400, description = "`limit` out of range or not an integer, or `before` not an event id"),
+        (status = 422, description = "`limit` out of range or not an integer, or `before` not an event id"),
         (status = 401, description = "No API key, or an invalid one"),
         (status = 404, description = "Unknown org, or the key belongs to another org"),
     )
@@ -125,11 +132,7 @@ async fn list(
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(page) = page?;
-    let limit = page.limit().ok_or_else(|| {
-        ApiError::invalid(format!(
-            "query parameter `limit`: must be between 1 and {MAX_LIMIT}"
-        ))
-    })?;
+    let limit = page.limit()?;
     let before = page.before()?;
     let store = state.store.clone();
     let result = tokio::task::spawn_blocking(move || store.history(&org, &stream, before, limit))

@@ -15,7 +15,7 @@ use trackway_store::inventory::{Current, Entry};
 
 use super::AppState;
 use super::error::ApiError;
-use super::history::{MAX_LIMIT, Page, next_link};
+use super::history::{Page, next_link};
 use crate::auth::{Caller, Read};
 
 /// The OpenAPI description of this resource.
@@ -202,7 +202,7 @@ async fn app(
     ),
     responses(
         (status = 200, description = "`{\"environment\", \"app\", \"items\": [{\"version\", \"time\", \"reporter\", \"fields\", \"bump\", \"redeploy\", \"event_id\"}], \"next\": id or null}`; when there is a next page, `Link` has it (`rel=\"next\"`)"),
-        (status = 400, description = "`limit` out of range or not an integer, or `before` not an event id"),
+        (status = 422, description = "`limit` out of range or not an integer, or `before` not an event id"),
         (status = 401, description = "No API key, or an invalid one"),
         (status = 404, description = "Unknown org, or the key belongs to another org"),
     )
@@ -214,9 +214,7 @@ async fn history(
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(page) = page?;
-    let limit = page.limit().ok_or_else(|| {
-        ApiError::bad_request(format!("`limit` must be between 1 and {MAX_LIMIT}"))
-    })?;
+    let limit = page.limit()?;
     let before = page.before()?;
     let (e, a) = (env.clone(), app.clone());
     let result = query(&state, move |s| s.app_history(&org, &e, &a, before, limit)).await?;
