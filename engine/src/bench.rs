@@ -1,7 +1,8 @@
 //! `trackway bench`: the reproducible benchmarks behind `BENCHMARKS.md`.
 //!
 //! - `ingest`: durable ingest of single-event requests from 64 connections (wrk, 2 threads)
-//!   through the example pipeline (`semver` into `history`), next to a bare axum handler that
+//!   through the example pipeline (`semver` into `history` and the inventory), then through
+//!   `semver` into `history` alone (the path), next to a bare axum handler that
 //!   answers 202 without doing anything (the ceiling on this machine), with the processing lag
 //!   sampled every second and the time to drain it after the load stops.
 //! - `startup`: time from process start to listening and to `/readyz`, with a cold and then a

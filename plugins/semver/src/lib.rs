@@ -47,8 +47,6 @@ pub mod config;
 pub mod policy;
 pub mod svt;
 
-/// The parsed version type, for callers of the pure modules (e.g. the host's benchmarks).
-pub use semver::Version;
 use trackway_plugin_sdk::{Error, Event, Processed, Processor, state};
 
 use crate::annotate::Reported;
