@@ -1,14 +1,17 @@
 //! Per-event cost of a plugin stage (the bundled `semver` processor: parse the JSON payload,
 //! read the subject's previous version from `state`, classify, annotate) at batch sizes 1, 16
-//! and 256, next to the same logic compiled natively and called in a loop.
+//! and 256, next to the same stage called natively.
 //!
-//! The wasm figure is everything the executor pays per event: converting events to the WIT
-//! record, the call, the guest's work, the host `state` read and write, converting and checking
-//! the outputs. The native figure is the same step compiled natively (`Semver::step`: everything
-//! the plugin's `process` does but its two host calls) with a `HashMap` of bytes for `state`, the
-//! better of two runs (before and after the wasm ones): right after the component is
-//! compiled, the heap is in a state that made the native loop up to ~25 % slower, which would
-//! flatter the ratio. Both sides run with the allocator of the `trackway` binary.
+//! Both sides start from the executor's events and end with the executor's [`Output`]s. The
+//! wasm figure is everything the executor pays per event: converting events to the WIT record,
+//! the call, the guest's work, the host `state` read and write, converting and checking the
+//! answers. The native figure is the same stage compiled natively (`Semver::step`: everything
+//! the plugin's `process` does but its two host calls) with a `HashMap` of bytes for `state`,
+//! its input made as the boundary makes it (the id as text, every field the plugin's own) and
+//! its answer turned into an [`Output`] by the same `Output::annotated` as the wasm side. The
+//! native figure is the better of two runs (before and after the wasm ones): right after the
+//! component is compiled, the heap is in a state that made the native loop up to ~25 % slower,
+//! which would flatter the ratio. Both sides run with the allocator of the `trackway` binary.
 //!
 //! Run: `cargo bench -p trackway --bench plugin_stage` (results in BENCHMARKS.md).
 
@@ -17,7 +20,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use trackway_runtime::{Limits, PluginSource, Runtime, RuntimeOptions, StageContext, SystemClock};
+use trackway_runtime::{
+    Limits, Output, PluginError, PluginSource, Runtime, RuntimeOptions, StageContext, SystemClock,
+};
 use trackway_store::{Event, Store, Ulid};
 
 /// The allocator the `trackway` binary runs with (engine/src/main.rs), so the host side of the
@@ -97,32 +102,20 @@ fn main() {
     let stage =
         <plugin_semver::Semver as trackway_plugin_sdk::Processor>::init(r#"{"field":"version"}"#)
             .expect("config");
-    let sdk_events: Vec<trackway_plugin_sdk::Event> = events
-        .iter()
-        .map(|e| trackway_plugin_sdk::Event {
-            id: e.id.to_string(),
-            org: e.org.clone(),
-            kind: e.kind.clone(),
-            source: e.source.clone(),
-            time: e.time_ms,
-            subject: e.subject.clone(),
-            attributes: e.attributes.clone(),
-            payload: e.payload.clone(),
-            parent: None,
-        })
-        .collect();
     let mut native = || {
         let mut state: HashMap<String, Vec<u8>> = HashMap::new();
-        for event in &sdk_events {
-            let event = event.clone();
-            let subject = event.subject.clone();
-            let (processed, remember) = stage.step(event, state.get(&subject).map(Vec::as_slice));
+        let mut outputs = Vec::with_capacity(events.len());
+        for event in &events {
+            let input = sdk_event(event);
+            let subject = input.subject.clone();
+            let (processed, remember) = stage.step(input, state.get(&subject).map(Vec::as_slice));
             if let Some(text) = remember {
                 state.insert(subject, text.into_bytes());
             }
-            black_box(processed);
+            outputs.push(output(event, processed));
         }
-        sdk_events.len()
+        black_box(outputs);
+        events.len()
     };
     let native_before = per_event(&mut native);
     let wasm: Vec<(usize, f64)> = [1usize, 16, 256]
@@ -153,6 +146,49 @@ fn main() {
             "| {batch} | {wasm_ns:.0} ns | {native_ns:.0} ns | {:.2}x |",
             wasm_ns / native_ns
         );
+    }
+}
+
+/// `event` as the plugin SDK's type, as the boundary hands it to the plugin: the id as text,
+/// every field the plugin's own.
+fn sdk_event(event: &Event) -> trackway_plugin_sdk::Event {
+    trackway_plugin_sdk::Event {
+        id: event.id.to_string(),
+        org: event.org.clone(),
+        kind: event.kind.clone(),
+        source: event.source.clone(),
+        time: event.time_ms,
+        subject: event.subject.clone(),
+        attributes: event.attributes.clone(),
+        payload: event.payload.clone(),
+        parent: event.parent.map(|id| id.to_string()),
+    }
+}
+
+/// The stage's answer to `input` as the executor takes it, made as `Instance::process` makes
+/// it from the plugin's answer (the executor assigns ids later).
+fn output(input: &Event, processed: trackway_plugin_sdk::Processed) -> Output {
+    use trackway_plugin_sdk::Processed;
+    match processed {
+        Processed::Keep => Output::Keep,
+        Processed::Annotate(attributes) => Output::annotated(input, attributes),
+        Processed::Replace(events) => Output::Replace(
+            events
+                .into_iter()
+                .map(|e| Event {
+                    id: Ulid::nil(),
+                    org: e.org,
+                    kind: e.kind,
+                    source: e.source,
+                    time_ms: e.time,
+                    subject: e.subject,
+                    attributes: e.attributes,
+                    payload: e.payload,
+                    parent: Some(input.id),
+                })
+                .collect(),
+        ),
+        Processed::Fail(error) => Output::Fail(PluginError::Permanent(format!("{error:?}"))),
     }
 }
 

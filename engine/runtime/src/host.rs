@@ -65,6 +65,10 @@ pub struct Pending {
     pub state: BTreeMap<String, Option<Vec<u8>>>,
     /// History appends, in call order.
     pub history: Vec<(String, Event)>,
+    /// History appends of events being delivered (`append-delivered`): the stream and the
+    /// event's index in the call's batch. [`crate::Instance::deliver`] turns them into
+    /// `history` entries.
+    pub(crate) history_delivered: Vec<(String, usize)>,
     /// Inventory reports, in call order.
     pub inventory: Vec<Report>,
 }
@@ -72,7 +76,10 @@ pub struct Pending {
 impl Pending {
     /// Whether nothing was written.
     pub fn is_empty(&self) -> bool {
-        self.state.is_empty() && self.history.is_empty() && self.inventory.is_empty()
+        self.state.is_empty()
+            && self.history.is_empty()
+            && self.history_delivered.is_empty()
+            && self.inventory.is_empty()
     }
 }
 
@@ -137,6 +144,11 @@ pub struct HostState {
     /// When the current call must end; checked at every epoch tick, and bounding the waits of
     /// host calls.
     pub(crate) deadline: Instant,
+    /// The ids of the events the current `deliver` call hands over (empty outside one), and
+    /// where the last `append-delivered` found its id: sinks append in order, so the next id is
+    /// looked for from there.
+    delivering: Vec<Ulid>,
+    delivered_at: usize,
     /// What the stage was granted, with the targets of capabilities that reach outside.
     pub(crate) grants: Arc<Grants>,
     /// The runtime's connection pools.
@@ -171,9 +183,21 @@ impl HostState {
             cache: HashMap::new(),
             dry: false,
             deadline: Instant::now(),
+            delivering: Vec::new(),
+            delivered_at: 0,
             grants,
             connections: runtime.connections.clone(),
         }
+    }
+}
+
+impl HostState {
+    /// A `deliver` call of `events` starts (`None`: it ended); `append-delivered` refers to them.
+    pub(crate) fn delivering(&mut self, events: Option<&[Event]>) {
+        self.delivering.clear();
+        self.delivering
+            .extend(events.into_iter().flatten().map(|event| event.id));
+        self.delivered_at = 0;
     }
 }
 
@@ -266,9 +290,7 @@ impl HostState {
 impl history::Host for HostState {
     fn append(&mut self, stream: String, event: types::Event) -> Result<(), types::Error> {
         if !valid_stream(&stream) {
-            return Err(types::Error::Permanent(format!(
-                "invalid history stream name `{stream}`: use 1-128 of a-z 0-9 . _ -"
-            )));
+            return Err(invalid_stream(&stream));
         }
         // Not re-checked as JSON: history is not the log, and its read route shows a payload
         // that does not parse as a string.
@@ -280,6 +302,40 @@ impl history::Host for HostState {
         self.pending.history.push((stream, event));
         Ok(())
     }
+
+    fn append_delivered(&mut self, stream: String, event_id: String) -> Result<(), types::Error> {
+        if !valid_stream(&stream) {
+            return Err(invalid_stream(&stream));
+        }
+        let found = Ulid::from_string(&event_id)
+            .ok()
+            .and_then(|id| find_from(&self.delivering, self.delivered_at, id));
+        let Some(index) = found else {
+            return Err(types::Error::Permanent(format!(
+                "`{event_id}` is not the id of an event this call delivers"
+            )));
+        };
+        self.delivered_at = index + 1;
+        self.pending.history_delivered.push((stream, index));
+        Ok(())
+    }
+}
+
+/// The index of `id` in `ids`, looking from `start` on and then from the beginning.
+fn find_from(ids: &[Ulid], start: usize, id: Ulid) -> Option<usize> {
+    let start = start.min(ids.len());
+    let (before, after) = ids.split_at(start);
+    after
+        .iter()
+        .position(|&i| i == id)
+        .map(|at| start + at)
+        .or_else(|| before.iter().position(|&i| i == id))
+}
+
+fn invalid_stream(stream: &str) -> types::Error {
+    types::Error::Permanent(format!(
+        "invalid history stream name `{stream}`: use 1-128 of a-z 0-9 . _ -"
+    ))
 }
 
 impl inventory::Host for HostState {
@@ -324,4 +380,21 @@ pub fn valid_stream(name: &str) -> bool {
         && name.len() <= 128
         && chars
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivered_ids_are_found_from_the_last_one_on_and_then_from_the_start() {
+        let ids: Vec<Ulid> = (1..=4).map(Ulid).collect();
+        assert_eq!(find_from(&ids, 0, Ulid(1)), Some(0));
+        assert_eq!(find_from(&ids, 2, Ulid(3)), Some(2));
+        assert_eq!(find_from(&ids, 2, Ulid(1)), Some(0));
+        assert_eq!(find_from(&ids, 4, Ulid(4)), Some(3));
+        assert_eq!(find_from(&ids, 9, Ulid(2)), Some(1));
+        assert_eq!(find_from(&ids, 1, Ulid(5)), None);
+        assert_eq!(find_from(&[], 0, Ulid(1)), None);
+    }
 }

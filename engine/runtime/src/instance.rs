@@ -38,6 +38,19 @@ pub enum Output {
     Fail(PluginError),
 }
 
+impl Output {
+    /// A processor's answer `annotate(attributes)` to `input`: `input` with each attribute set
+    /// (replaced, or added last).
+    pub fn annotated(input: &Event, attributes: Vec<(String, String)>) -> Self {
+        let mut event = input.clone();
+        event.attributes.reserve(attributes.len());
+        for (name, value) in attributes {
+            event.set_attribute(name, value);
+        }
+        Output::Replace(vec![event])
+    }
+}
+
 /// What a source poll returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Polled {
@@ -281,13 +294,7 @@ impl Instance {
             .map(|(output, input)| match output {
                 types::Processed::Keep => Output::Keep,
                 types::Processed::Fail(error) => Output::Fail(error.into()),
-                types::Processed::Annotate(attributes) => {
-                    let mut event = input.clone();
-                    for (name, value) in attributes {
-                        event.set_attribute(name, value);
-                    }
-                    Output::Replace(vec![event])
-                }
+                types::Processed::Annotate(attributes) => Output::annotated(input, attributes),
                 types::Processed::Replace(events) => events
                     .into_iter()
                     .map(|e| convert::event_from_wit(e, Some(&input.payload)))
@@ -310,11 +317,18 @@ impl Instance {
             return Err(CallError::Contract("not a sink".into()));
         };
         let deliver: TypedFunc<(&[EventRef<'_>],), _> = *deliver;
+        live.store.data_mut().delivering(Some(events));
         let result = deliver
             .call_async(&mut live.store, (&wit,))
             .await
             .map(|(results,)| results);
-        let (results, pending) = self.settle(result)?;
+        if let Some(live) = &mut self.live {
+            live.store.data_mut().delivering(None);
+        }
+        let (results, mut pending) = self.settle(result)?;
+        for (stream, index) in std::mem::take(&mut pending.history_delivered) {
+            pending.history.push((stream, events[index].clone()));
+        }
         if results.len() != events.len() {
             self.live = None;
             return Err(CallError::Contract(format!(

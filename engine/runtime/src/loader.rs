@@ -145,6 +145,11 @@ impl Flavour {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.consume_fuel(fuel);
+        // For profiling plugins: `perf` names the guest's functions from /tmp/perf-<pid>.map
+        // (build the plugin without `strip` to get its function names).
+        if std::env::var_os("TRACKWAY_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;

@@ -249,7 +249,7 @@ pub fn apply_pending(pending: Pending, context: &StageContext, write: &mut Write
         write.set_state(&scope, &key, value);
     }
     for (stream, event) in pending.history {
-        write.history_append(&stream, event);
+        write.history_append(&stream, &event);
     }
     for report in pending.inventory {
         write.inventory(&context.org, report);

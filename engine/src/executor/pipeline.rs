@@ -95,6 +95,8 @@ pub struct PipelineTask {
     sources: Vec<(StageId, Route)>,
     processors: Vec<ProcessorStage>,
     sinks: Vec<SinkRoute>,
+    /// For each stage, how many processors and sinks read its events.
+    readers: HashMap<StageId, usize>,
 }
 
 /// A failure that stops the round; it is retried from the same cursor.
@@ -120,6 +122,11 @@ impl PipelineTask {
                 (s.id.clone(), route)
             })
             .collect();
+        let mut readers = HashMap::new();
+        let inputs = processors.iter().map(|p| &p.inputs);
+        for input in inputs.chain(sinks.iter().map(|s| &s.inputs)).flatten() {
+            *readers.entry(input.clone()).or_insert(0) += 1;
+        }
         Self {
             cursor_name: format!("{org}/{name}"),
             shared,
@@ -128,6 +135,7 @@ impl PipelineTask {
             sources,
             processors,
             sinks,
+            readers,
         }
     }
 
@@ -329,12 +337,22 @@ impl PipelineTask {
             if event.org != self.org {
                 continue;
             }
-            for (id, route) in &self.sources {
-                if route.selects(&event.kind, &event.source, event.parent.is_some()) {
-                    routed
-                        .get_mut(id)
-                        .expect("every source has an entry")
-                        .push(event.clone());
+            let mut selecting = self
+                .sources
+                .iter()
+                .filter(|(_, route)| {
+                    route.selects(&event.kind, &event.source, event.parent.is_some())
+                })
+                .map(|(id, _)| id)
+                .peekable();
+            while let Some(id) = selecting.next() {
+                let to = routed.get_mut(id).expect("every source has an entry");
+                // The last source to select the event takes it; the others get copies.
+                if selecting.peek().is_some() {
+                    to.push(event.clone());
+                } else {
+                    to.push(event);
+                    break;
                 }
             }
         }
@@ -350,16 +368,11 @@ impl PipelineTask {
         mut injected: HashMap<StageId, Vec<Event>>,
         write: &mut WriteBatch,
     ) -> Result<Vec<usize>, Stalled> {
+        let mut readers = self.readers.clone();
         for index in 0..self.processors.len() {
             let (id, input) = {
                 let stage = &self.processors[index];
-                let mut input: Vec<Event> = stage
-                    .inputs
-                    .iter()
-                    .filter_map(|i| outputs.get(i))
-                    .flatten()
-                    .cloned()
-                    .collect();
+                let mut input = take_inputs(&mut outputs, &mut readers, &stage.inputs);
                 input.extend(injected.remove(&stage.id).unwrap_or_default());
                 (stage.id.clone(), input)
             };
@@ -372,20 +385,14 @@ impl PipelineTask {
         }
         let mut queued = Vec::with_capacity(self.sinks.len());
         for sink in &self.sinks {
-            let events: Vec<Event> = sink
-                .inputs
-                .iter()
-                .filter_map(|input| outputs.get(input))
-                .flatten()
-                .cloned()
-                .collect();
+            let events = take_inputs(&mut outputs, &mut readers, &sink.inputs);
             let rest = if events.is_empty() {
                 events
             } else {
                 deliver_inline(&self.shared, sink, events, write).await
             };
             queued.push(rest.len());
-            for event in rest {
+            for event in &rest {
                 write.outbox_push(&sink.scope, event);
             }
         }
@@ -503,8 +510,8 @@ impl PipelineTask {
                             e
                         })
                         .collect();
-                    out.extend(derived.iter().cloned());
-                    write.append_derived(derived);
+                    write.append_derived(&derived);
+                    out.extend(derived);
                     processed += 1;
                 }
                 Output::Fail(error) => {
@@ -548,6 +555,27 @@ impl PipelineTask {
             last_failed_ms: now,
         });
     }
+}
+
+/// The events of the stages `inputs`, in order, for one reader of them: moved out of `outputs`
+/// by the last reader of a stage (per `readers`, how many readers each stage has left), copied
+/// for the others.
+fn take_inputs(
+    outputs: &mut HashMap<StageId, Vec<Event>>,
+    readers: &mut HashMap<StageId, usize>,
+    inputs: &[StageId],
+) -> Vec<Event> {
+    let mut events = Vec::new();
+    for input in inputs {
+        let left = readers.get_mut(input).expect("every input is counted");
+        *left -= 1;
+        if *left == 0 {
+            events.extend(outputs.remove(input).unwrap_or_default());
+        } else if let Some(output) = outputs.get(input) {
+            events.extend(output.iter().cloned());
+        }
+    }
+    events
 }
 
 /// Deliver `events` to `sink` in this round if it takes inline deliveries and its outbox is

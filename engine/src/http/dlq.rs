@@ -119,13 +119,13 @@ async fn replay(state: &AppState, letters: Vec<DeadLetter>) -> Result<Json<Value
         );
         if state.sinks.contains(&stage) {
             let scope = format!("{}/{}/{}", stage.0, stage.1, stage.2);
-            write.outbox_push(&scope, letter.event.clone());
+            write.outbox_push(&scope, &letter.event);
         } else if state.processors.contains(&stage) {
             let mut event = letter.event.clone();
             event
                 .attributes
                 .push((REPLAY_STAGE.into(), letter.stage.clone()));
-            write.outbox_push(&format!("{}/{}", stage.0, stage.1), event);
+            write.outbox_push(&format!("{}/{}", stage.0, stage.1), &event);
         } else {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,

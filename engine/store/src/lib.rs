@@ -277,7 +277,7 @@ mod tests {
         derived.id = Ulid::new();
         let mut batch = WriteBatch::new();
         batch
-            .append_derived(vec![derived.clone()])
+            .append_derived(std::slice::from_ref(&derived))
             .set_cursor("acme/p", 7);
         store.commit_blocking(batch).unwrap();
         assert_eq!(store.events_after(0, 10).unwrap()[0].event, derived);
@@ -290,9 +290,9 @@ mod tests {
         let (_dir, store) = open();
         let mut batch = WriteBatch::new();
         batch
-            .outbox_push("acme/p/s", event("one", "s"))
-            .outbox_push("acme/p/s", event("two", "s"))
-            .outbox_push("acme/p/other", event("three", "s"))
+            .outbox_push("acme/p/s", &event("one", "s"))
+            .outbox_push("acme/p/s", &event("two", "s"))
+            .outbox_push("acme/p/other", &event("three", "s"))
             .set_state("acme/p/x", "k", Some(b"v".to_vec()));
         store.commit_blocking(batch).unwrap();
         let queued = store.outbox("acme/p/s", 10).unwrap();
@@ -349,7 +349,7 @@ mod tests {
         for _ in 0..2 {
             let mut batch = WriteBatch::new();
             for e in &events {
-                batch.history_append("versions", e.clone());
+                batch.history_append("versions", e);
             }
             store.commit_blocking(batch).unwrap();
         }

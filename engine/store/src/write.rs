@@ -29,7 +29,8 @@ enum Op {
         idempotency: Option<(String, [u8; 16])>,
         events: Vec<NewEvent>,
     },
-    AppendDerived(Vec<Event>),
+    /// Derived events, encoded.
+    AppendDerived(Vec<Vec<u8>>),
     SetCursor {
         name: String,
         seq: u64,
@@ -41,7 +42,7 @@ enum Op {
     },
     OutboxPush {
         scope: String,
-        event: Event,
+        encoded: Vec<u8>,
     },
     OutboxRemove {
         scope: String,
@@ -50,8 +51,10 @@ enum Op {
     DeadLetter(Box<DeadLetter>),
     DlqRemove(Ulid),
     HistoryAppend {
-        stream: String,
-        event: Event,
+        /// `org/stream`.
+        scope: String,
+        id: Ulid,
+        encoded: Vec<u8>,
     },
     Inventory {
         org: String,
@@ -141,9 +144,14 @@ impl WriteBatch {
 
     /// Append events whose ids are already assigned (derived by a pipeline). Commit them with
     /// the cursor move that consumed their inputs: the log does not look for their ids again.
-    pub fn append_derived(&mut self, events: Vec<Event>) -> &mut Self {
+    ///
+    /// This and the other methods that take an `&Event` encode it right away, on the caller's
+    /// thread: the writer thread, which every commit waits for, only copies bytes.
+    pub fn append_derived(&mut self, events: &[Event]) -> &mut Self {
         if !events.is_empty() {
-            self.ops.push(Op::AppendDerived(events));
+            self.ops.push(Op::AppendDerived(
+                events.iter().map(Event::encode).collect(),
+            ));
         }
         self
     }
@@ -168,10 +176,10 @@ impl WriteBatch {
     }
 
     /// Queue `event` for delivery by sink `scope`.
-    pub fn outbox_push(&mut self, scope: &str, event: Event) -> &mut Self {
+    pub fn outbox_push(&mut self, scope: &str, event: &Event) -> &mut Self {
         self.ops.push(Op::OutboxPush {
             scope: scope.to_owned(),
-            event,
+            encoded: event.encode(),
         });
         self
     }
@@ -198,10 +206,11 @@ impl WriteBatch {
     }
 
     /// Append `event` to history stream `stream` of the event's org, unless already there.
-    pub fn history_append(&mut self, stream: &str, event: Event) -> &mut Self {
+    pub fn history_append(&mut self, stream: &str, event: &Event) -> &mut Self {
         self.ops.push(Op::HistoryAppend {
-            stream: stream.to_owned(),
-            event,
+            scope: format!("{}/{stream}", event.org),
+            id: event.id,
+            encoded: event.encode(),
         });
         self
     }
@@ -629,8 +638,9 @@ impl<'t> Tables<'t> {
                     });
                 }
                 Op::AppendDerived(events) => {
-                    for event in events {
-                        self.append_one(event, false)?;
+                    for encoded in events {
+                        self.log_seq += 1;
+                        self.events.insert(self.log_seq, encoded.as_slice())?;
                     }
                 }
                 Op::SetCursor { name, seq } => {
@@ -644,10 +654,10 @@ impl<'t> Tables<'t> {
                         None => self.state.remove((scope.as_str(), key.as_str()))?,
                     };
                 }
-                Op::OutboxPush { scope, event } => {
+                Op::OutboxPush { scope, encoded } => {
                     self.outbox_seq += 1;
                     self.outbox
-                        .insert((scope.as_str(), self.outbox_seq), event.encode().as_slice())?;
+                        .insert((scope.as_str(), self.outbox_seq), encoded.as_slice())?;
                 }
                 Op::OutboxRemove { scope, seq } => {
                     self.outbox.remove((scope.as_str(), *seq))?;
@@ -658,11 +668,10 @@ impl<'t> Tables<'t> {
                 Op::DlqRemove(id) => {
                     self.dlq.remove(id.0)?;
                 }
-                Op::HistoryAppend { stream, event } => {
+                Op::HistoryAppend { scope, id, encoded } => {
                     // The same id is the same event: writing it again changes nothing.
-                    let scope = format!("{}/{stream}", event.org);
                     self.history
-                        .insert((scope.as_str(), event.id.0), event.encode().as_slice())?;
+                        .insert((scope.as_str(), id.0), encoded.as_slice())?;
                 }
                 Op::Inventory { org, report } => self.record(org, report)?,
                 Op::CreateTask { org, task, .. } => {

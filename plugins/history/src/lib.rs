@@ -3,8 +3,9 @@
 //!
 //! The stream is fixed (`stream = "deploys"`) or chosen per event kind (`stream = "{kind}"`).
 //! Appends are idempotent on the event id, so replays never duplicate entries; the host's errors
-//! (retryable while its store is busy) pass through unchanged. The stage needs the `history`
-//! grant.
+//! (retryable while its store is busy) pass through unchanged. Events are appended as delivered
+//! (`append-delivered`): only their ids cross back to the host, which keeps what it handed over.
+//! The stage needs the `history` grant.
 //!
 //! # Layout
 //!
@@ -30,7 +31,7 @@ impl Sink for History {
 
     fn deliver(&mut self, event: Event) -> Result<(), Error> {
         let stream = self.stream.resolve(&event.kind)?;
-        history::append(&stream, &event)
+        history::append_delivered(&stream, &event)
     }
 }
 

@@ -7,11 +7,14 @@
 //! The stage owns the `semver.*` attributes: one that does not apply to an event is removed
 //! (a replayed or reprocessed event may carry a stale one).
 
+use std::borrow::Cow;
+
 use semver::Version;
 use trackway_plugin_sdk::{Error, Event, Processed};
 
 use crate::bump::{self, Bump};
 use crate::config::{Config, Mode, OnReject};
+use crate::lookup;
 use crate::policy::{Decision, Reading};
 use crate::svt;
 
@@ -73,8 +76,14 @@ pub struct Outcome {
 /// one is dropped, failed or passed per `on_reject`. An event without a valid version fails
 /// permanently with the reason.
 pub fn process(mut event: Event, config: &Config, previous: Option<&Reported>) -> Outcome {
-    let (written, reported) = match annotate_reported(&mut event, config, previous) {
-        Ok(annotated) => annotated,
+    let (
+        mut attributes,
+        Found {
+            written,
+            remembered,
+        },
+    ) = match classify(&event, config, previous) {
+        Ok(classified) => classified,
         Err(error) => {
             return Outcome {
                 processed: Processed::Fail(error),
@@ -82,33 +91,36 @@ pub fn process(mut event: Event, config: &Config, previous: Option<&Reported>) -
             };
         }
     };
-    let processed = match judge(config, previous, &written, &reported) {
-        None => {
-            event.remove_attribute("semver.policy");
-            event.remove_attribute("semver.policy_reason");
-            Processed::Replace(vec![event])
-        }
-        Some(Decision::Accepted(_)) => {
-            event.set_attribute("semver.policy", "accepted");
-            event.remove_attribute("semver.policy_reason");
-            Processed::Replace(vec![event])
-        }
+    match judge(config, previous, &written, &remembered) {
+        None => {}
+        Some(Decision::Accepted(_)) => attributes.push(pair("semver.policy", "accepted")),
         Some(Decision::Rejected(reason)) => match config.on_reject {
-            OnReject::Drop => Processed::Replace(Vec::new()),
-            OnReject::Fail => Processed::Fail(Error::permanent(format!(
-                "version `{written}` of subject `{}` is rejected: {reason}",
-                event.subject
-            ))),
+            OnReject::Drop => {
+                return Outcome {
+                    processed: Processed::Replace(Vec::new()),
+                    remember: Some(remembered),
+                };
+            }
+            OnReject::Fail => {
+                return Outcome {
+                    processed: Processed::Fail(Error::permanent(format!(
+                        "version `{}` of subject `{}` is rejected: {reason}",
+                        written, event.subject
+                    ))),
+                    remember: Some(remembered),
+                };
+            }
             OnReject::Annotate => {
-                event.set_attribute("semver.policy", "rejected");
-                event.set_attribute("semver.policy_reason", reason);
-                Processed::Replace(vec![event])
+                attributes.push(pair("semver.policy", "rejected"));
+                attributes.push(pair("semver.policy_reason", reason));
             }
         },
-    };
+    }
+    drop(written);
+    set_stage_attributes(&mut event, attributes);
     Outcome {
-        processed,
-        remember: Some(reported),
+        processed: Processed::Replace(vec![event]),
+        remember: Some(remembered),
     }
 }
 
@@ -144,7 +156,7 @@ fn judge(
 /// `semver.bump` (see [`Bump`]), `semver.previous` when there is a previous version,
 /// `semver.downgrade = "true"` for a [`Bump::Downgrade`], `semver.redeploy = "true"` for a
 /// [`Bump::Same`] and, in `svt` mode, `semver.coerced = "true"` for a version that is not
-/// SemVer. The policy plays no part (see [`process`]); the host's benchmarks call this.
+/// SemVer. The policy plays no part (see [`process`]).
 ///
 /// Returns the version, to remember for the subject. A payload that is not JSON, a missing or
 /// non-string field, or an invalid version is a permanent error saying which; the event is then
@@ -155,76 +167,115 @@ pub fn annotate(
     previous: Option<&Version>,
 ) -> Result<Version, Error> {
     let previous = previous.cloned().map(Reported::semver);
-    annotate_reported(event, config, previous.as_ref()).map(|(_, reported)| reported.version)
+    let (attributes, Found { remembered, .. }) = classify(event, config, previous.as_ref())?;
+    set_stage_attributes(event, attributes);
+    Ok(remembered.version)
 }
 
-/// [`annotate`] with the previous version as remembered; returns the version as written in the
-/// payload, and as it is to be remembered.
-fn annotate_reported(
-    event: &mut Event,
+/// The version of an event, as written in its payload and as the stage remembers it.
+struct Found<'a> {
+    /// As written (`glob:` and `regexp:` policies match this).
+    written: Cow<'a, str>,
+    remembered: Reported,
+}
+
+/// The stage's attributes for `event` (see [`annotate`]) and its version; the policy plays no
+/// part.
+fn classify<'a>(
+    event: &'a Event,
     config: &Config,
     previous: Option<&Reported>,
-) -> Result<(String, Reported), Error> {
-    let (written, reported) = version_of(event, config)?;
-    let version = &reported.version;
+) -> Result<(Vec<(String, String)>, Found<'a>), Error> {
+    let found = version_of(event, config)?;
+    let version = &found.remembered.version;
     let bump = bump::classify(previous.map(|p| &p.version), version);
-    event.set_attribute("semver.major", version.major.to_string());
-    event.set_attribute("semver.minor", version.minor.to_string());
-    event.set_attribute("semver.patch", version.patch.to_string());
-    event.set_attribute("semver.prerelease", version.pre.as_str());
-    event.set_attribute("semver.bump", bump.as_str());
-    match previous {
-        Some(previous) => event.set_attribute("semver.previous", previous.text.as_str()),
-        None => {
-            event.remove_attribute("semver.previous");
+    let mut attributes = Vec::with_capacity(9);
+    attributes.push(pair("semver.major", version.major.to_string()));
+    attributes.push(pair("semver.minor", version.minor.to_string()));
+    attributes.push(pair("semver.patch", version.patch.to_string()));
+    attributes.push(pair("semver.prerelease", version.pre.as_str()));
+    attributes.push(pair("semver.bump", bump.as_str()));
+    if let Some(previous) = previous {
+        attributes.push(pair("semver.previous", previous.text.as_str()));
+    }
+    // Flags a sink can route on: present and `"true"`, or absent.
+    for (name, on) in [
+        ("semver.downgrade", bump == Bump::Downgrade),
+        ("semver.redeploy", bump == Bump::Same),
+        ("semver.coerced", found.remembered.coerced),
+    ] {
+        if on {
+            attributes.push(pair(name, "true"));
         }
     }
-    flag(event, "semver.downgrade", bump == Bump::Downgrade);
-    flag(event, "semver.redeploy", bump == Bump::Same);
-    flag(event, "semver.coerced", reported.coerced);
-    Ok((written, reported))
+    Ok((attributes, found))
 }
 
-/// Set `name` to `"true"` when `on`, remove it otherwise: a flag a sink can route on.
-fn flag(event: &mut Event, name: &str, on: bool) {
-    if on {
-        event.set_attribute(name, "true");
-    } else {
-        event.remove_attribute(name);
-    }
+fn pair(name: &str, value: impl Into<String>) -> (String, String) {
+    (name.to_owned(), value.into())
 }
 
-/// The version at `config.field` of the event's payload, as written and as to be remembered.
-fn version_of(event: &Event, config: &Config) -> Result<(String, Reported), Error> {
-    let payload = event.payload_json()?;
+/// Give `event` the stage's `attributes`, last and in order, in place of every `semver.*`
+/// attribute it had: the stage owns them, and a replayed or reprocessed event may carry stale
+/// ones.
+fn set_stage_attributes(event: &mut Event, attributes: Vec<(String, String)>) {
+    event
+        .attributes
+        .retain(|(name, _)| !name.starts_with(crate::ATTRIBUTE_PREFIX));
+    event.attributes.extend(attributes);
+}
+
+/// The version at `config.field` of the event's payload.
+fn version_of<'a>(event: &'a Event, config: &Config) -> Result<Found<'a>, Error> {
     let field = &config.field;
-    let text = match field.lookup(&payload) {
-        None | Some(serde_json::Value::Null) => {
+    let text = match field.find(&event.payload) {
+        Ok(lookup::Found::Text(text)) => text,
+        Ok(lookup::Found::Missing) => {
             return Err(Error::permanent(format!(
                 "payload field `{field}` is missing"
             )));
         }
-        Some(serde_json::Value::String(text)) => text,
-        Some(other) => {
+        Ok(lookup::Found::Other(kind)) => {
             return Err(Error::permanent(format!(
-                "payload field `{field}` is not a string but {}",
-                kind_of(other)
+                "payload field `{field}` is not a string but {kind}"
             )));
         }
-    };
-    let reported = match config.mode {
-        Mode::Strict => bump::parse(text, config.allow_v_prefix)
-            .map(Reported::semver)
-            .map_err(|reason| {
+        // The SDK's message names the event and the position of the syntax error.
+        Err(error) => {
+            return Err(event.payload_json().err().unwrap_or_else(|| {
                 Error::permanent(format!(
-                    "payload field `{field}` holds `{text}`, which is not a valid SemVer 2.0 version: {reason}"
+                    "payload of event `{}` is invalid: {error}",
+                    event.id
                 ))
-            })?,
-        Mode::Svt => svt_version(text, config.allow_v_prefix).map_err(|reason| {
+            }));
+        }
+    };
+    let remembered = match config.mode {
+        Mode::Strict => strict_version(&text, config.allow_v_prefix).map_err(|reason| {
+            Error::permanent(format!(
+                "payload field `{field}` holds `{text}`, which is not a valid SemVer 2.0 version: {reason}"
+            ))
+        })?,
+        Mode::Svt => svt_version(&text, config.allow_v_prefix).map_err(|reason| {
             Error::permanent(format!("payload field `{field}` holds `{text}`, {reason}"))
         })?,
     };
-    Ok((text.clone(), reported))
+    Ok(Found {
+        written: text,
+        remembered,
+    })
+}
+
+/// `text` as SemVer 2.0 (see [`bump::parse`]), remembered as written less an accepted `v`: a
+/// text SemVer accepts is its version's canonical text, so it need not be printed again.
+fn strict_version(text: &str, allow_v_prefix: bool) -> Result<Reported, String> {
+    let version = bump::parse(text, allow_v_prefix)?;
+    let unprefixed = text.strip_prefix('v').unwrap_or(text);
+    Ok(Reported {
+        text: unprefixed.to_owned(),
+        version,
+        coerced: false,
+    })
 }
 
 /// `text` under the `svt` rule: SemVer if it is, its lenient reading otherwise.
@@ -245,7 +296,11 @@ fn svt_version(text: &str, allow_v_prefix: bool) -> Result<Reported, String> {
         ));
     }
     if let Ok(version) = Version::parse(unprefixed) {
-        return Ok(Reported::semver(version));
+        return Ok(Reported {
+            text: unprefixed.to_owned(),
+            version,
+            coerced: false,
+        });
     }
     let version = svt::coerce(unprefixed).ok_or_else(|| {
         "which matches the Stack Versions Tracker rule but has a number too large to compare"
@@ -256,18 +311,6 @@ fn svt_version(text: &str, allow_v_prefix: bool) -> Result<Reported, String> {
         version,
         coerced: true,
     })
-}
-
-/// "a number", "an object", ... for error messages.
-fn kind_of(value: &serde_json::Value) -> &'static str {
-    match value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

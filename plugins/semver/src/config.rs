@@ -235,18 +235,9 @@ impl FieldPath {
         })
     }
 
-    /// The value at this path in `payload`, if there is one.
-    pub fn lookup<'a>(&self, payload: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
-        self.segments
-            .iter()
-            .try_fold(payload, |value, segment| match value {
-                serde_json::Value::Object(map) => map.get(segment),
-                serde_json::Value::Array(items) => segment
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|index| items.get(index)),
-                _ => None,
-            })
+    /// The segments of the path, in order.
+    pub(crate) fn segments(&self) -> &[String] {
+        &self.segments
     }
 }
 
@@ -264,7 +255,6 @@ impl fmt::Display for FieldPath {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
     use trackway_plugin_sdk::ConfigProblem;
 
     use super::*;
@@ -482,26 +472,5 @@ mod tests {
         let unknown = problems(r#"{"fields": "version"}"#);
         assert_eq!(unknown[0].path, "fields");
         assert!(unknown[0].message.starts_with("unknown field `fields`"));
-    }
-
-    #[test]
-    fn lookup_follows_the_path() {
-        let payload = json!({
-            "version": "1.0.0",
-            "app": {"version": "2.0.0"},
-            "releases": [{"version": "3.0.0"}],
-        });
-        let at = |path: &str| {
-            FieldPath::parse(path)
-                .expect("valid path")
-                .lookup(&payload)
-                .cloned()
-        };
-        assert_eq!(at("version"), Some(json!("1.0.0")));
-        assert_eq!(at("app.version"), Some(json!("2.0.0")));
-        assert_eq!(at("releases.0.version"), Some(json!("3.0.0")));
-        assert_eq!(at("releases.1.version"), None);
-        assert_eq!(at("app.missing"), None);
-        assert_eq!(at("version.deeper"), None);
     }
 }

@@ -35,7 +35,9 @@
 //!
 //! - [`config`]: the stage's options (`field`, `allow_v_prefix`, `mode`, `policy`, `range`,
 //!   `match_prerelease`, `on_reject`).
-//! - [`annotate`]: the pure per-event step (payload -> attributes -> policy decision).
+//! - [`annotate`]: the pure per-event step (payload -> attributes -> policy decision); the
+//!   stage's attributes replace every `semver.*` attribute of the event and come last.
+//! - [`lookup`]: the version field of a JSON payload, found in one pass over its text.
 //! - [`bump`]: the pure SemVer logic (strict parsing, classification).
 //! - [`svt`]: the Stack Versions Tracker's version rule and its lenient reading.
 //! - [`policy`]: Keel-style policies and Flux-style ranges, pure and reusable.
@@ -44,6 +46,7 @@
 pub mod annotate;
 pub mod bump;
 pub mod config;
+pub mod lookup;
 pub mod policy;
 pub mod svt;
 
@@ -51,6 +54,9 @@ use trackway_plugin_sdk::{Error, Event, Processed, Processor, state};
 
 use crate::annotate::Reported;
 use crate::config::Config;
+
+/// The prefix of the attributes this stage owns (`semver.major`, ...).
+pub const ATTRIBUTE_PREFIX: &str = "semver.";
 
 /// The `semver` processor.
 pub struct Semver {
@@ -86,7 +92,7 @@ impl Semver {
         let kept = (!event
             .attributes
             .iter()
-            .any(|(name, _)| name.starts_with("semver.")))
+            .any(|(name, _)| name.starts_with(ATTRIBUTE_PREFIX)))
         .then_some(event.attributes.len());
         let outcome = annotate::process(event, &self.config, previous.as_ref());
         // Replays mostly bring the same version again: no write then.
