@@ -33,6 +33,10 @@ enum Command {
         /// Largest accepted request body, in bytes.
         #[arg(long, env = "TRACKWAY_BODY_LIMIT", default_value_t = crate::http::DEFAULT_BODY_LIMIT)]
         body_limit: usize,
+        /// The database's page cache, in MiB (recently written and read pages of the redb file;
+        /// the operating system caches the file too).
+        #[arg(long, env = "TRACKWAY_CACHE_MB", default_value_t = trackway_store::DEFAULT_CACHE_BYTES >> 20)]
+        cache_mb: usize,
         /// How often every task is re-evaluated, in milliseconds.
         #[arg(long, env = "TRACKWAY_TASK_INTERVAL_MS", default_value_t = 60_000)]
         task_interval_ms: u64,
@@ -218,12 +222,14 @@ pub fn main() -> ExitCode {
                 data_dir,
                 pipelines,
                 body_limit,
+                cache_mb,
                 task_interval_ms,
             } => serve(ServeOptions {
                 listen,
                 data_dir,
                 pipelines_dir: pipelines,
                 body_limit,
+                cache_mb,
                 task_interval: std::time::Duration::from_millis(task_interval_ms.max(100)),
             })
             .await

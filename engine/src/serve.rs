@@ -29,6 +29,8 @@ pub struct ServeOptions {
     pub pipelines_dir: Option<PathBuf>,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// The database's page cache, in MiB.
+    pub cache_mb: usize,
     /// How often every task is re-evaluated (status changes become events).
     pub task_interval: std::time::Duration,
 }
@@ -53,13 +55,18 @@ fn pipelines_dir(options: &ServeOptions) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// Open the store in `data_dir`, with a channel that follows the end of the log.
-pub fn open_store(data_dir: &Path) -> anyhow::Result<(Store, watch::Receiver<u64>)> {
+/// Open the store in `data_dir` with a page cache of `cache_bytes`, and a channel that follows
+/// the end of the log.
+pub fn open_store(
+    data_dir: &Path,
+    cache_bytes: usize,
+) -> anyhow::Result<(Store, watch::Receiver<u64>)> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create data directory `{}`", data_dir.display()))?;
     let (tail_tx, tail_rx) = watch::channel(0);
-    let store = Store::open(
+    let store = Store::open_with_cache(
         &data_dir.join("trackway.redb"),
+        cache_bytes,
         Box::new(move |seq| {
             let _ = tail_tx.send(seq);
         }),
@@ -81,7 +88,7 @@ pub fn runtime(data_dir: &Path, store: Option<Store>) -> anyhow::Result<Runtime>
 
 /// Run the server until a shutdown signal.
 pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
-    let (store, log_tail) = open_store(&options.data_dir)?;
+    let (store, log_tail) = open_store(&options.data_dir, options.cache_mb << 20)?;
     let runtime = runtime(&options.data_dir, Some(store.clone()))?;
     let dir = pipelines_dir(&options)?;
     let loaded = {

@@ -37,6 +37,13 @@ pub use read::HistoryPage;
 pub use ulid::Ulid;
 pub use write::{Appended, CommitHook, CommitOutcome, WriteBatch};
 
+/// The default size of redb's page cache. redb's own default (1 GiB) makes a server that writes
+/// steadily grow by the size of what it writes until the gigabyte is reached, and on this kind of
+/// machine first-touching fresh memory costs more than reading a page the operating system still
+/// caches: the durable-ingest benchmark spent ~5 % of the server's time zeroing new pages with a
+/// 1 GiB cache, and its memory stayed flat with this one (BENCHMARKS.md).
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+
 /// Handle to the database; cheap to clone, shareable across threads.
 #[derive(Clone)]
 pub struct Store {
@@ -46,10 +53,20 @@ pub struct Store {
 }
 
 impl Store {
-    /// Open (or create) the database at `path`. `on_commit` runs on the writer thread after every
-    /// commit that moved the end of the log, with the new last sequence number.
+    /// Open (or create) the database at `path` with a page cache of [`DEFAULT_CACHE_BYTES`].
+    /// `on_commit` runs on the writer thread after every commit that moved the end of the log,
+    /// with the new last sequence number.
     pub fn open(path: &Path, on_commit: CommitHook) -> Result<Self> {
-        let db = Arc::new(Database::create(path)?);
+        Self::open_with_cache(path, DEFAULT_CACHE_BYTES, on_commit)
+    }
+
+    /// [`Store::open`] with a page cache of `cache_bytes`.
+    pub fn open_with_cache(path: &Path, cache_bytes: usize, on_commit: CommitHook) -> Result<Self> {
+        let db = Arc::new(
+            redb::Builder::new()
+                .set_cache_size(cache_bytes)
+                .create(path)?,
+        );
         let txn = db.begin_write()?;
         // Create every table up front so read transactions never meet a missing table.
         {
