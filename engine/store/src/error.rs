@@ -48,6 +48,10 @@ pub enum Error {
     /// A counter ran out of numbers.
     #[error("no more {0} can be created")]
     Full(&'static str),
+    /// The write-ahead log could not be read, or appending to it failed (then the store accepts
+    /// no further write).
+    #[error("write-ahead log: {0}")]
+    Wal(String),
     /// The writer thread has stopped (the store is shutting down).
     #[error("the store writer has stopped")]
     WriterGone,

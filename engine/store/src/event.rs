@@ -188,12 +188,13 @@ pub fn next_id() -> Ulid {
         .unwrap_or_else(|_| Ulid::new())
 }
 
-/// An event as submitted, before the store assigns its id and sequence number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An event as submitted, before the store assigns its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewEvent {
-    /// A client-supplied id; when absent the store assigns a fresh ULID.
+    /// A client-supplied id; when absent the event gets a fresh ULID as it is added to a
+    /// [`crate::WriteBatch`].
     pub id: Option<Ulid>,
-    /// The event; its `id` is ignored (see `id` above).
+    /// The event; its `id` is set by [`crate::WriteBatch::append`].
     pub event: Event,
 }
 

@@ -27,18 +27,24 @@ impl Store {
 
     /// The events among the next `limit` log entries after `after` that `select` keeps (it sees
     /// each entry's [`EventHead`], so skipping one costs no decoding), in log order, and the
-    /// position of the last entry looked at (`None` if there was none).
+    /// position of the last entry looked at (`None` if there was none). Only durable entries are
+    /// read.
     pub fn events_selected(
         &self,
         after: u64,
         limit: usize,
         mut select: impl FnMut(EventHead<'_>) -> bool,
     ) -> Result<(Vec<LoggedEvent>, Option<u64>)> {
+        // Only what is durable: a group is committed before its write-ahead log is flushed.
+        let durable = self.last_seq();
+        if after >= durable {
+            return Ok((Vec::new(), None));
+        }
         let txn = self.db.begin_read()?;
         let table = txn.open_table(tables::EVENTS)?;
         let mut out = Vec::new();
         let mut last = None;
-        for entry in table.range(after + 1..)?.take(limit) {
+        for entry in table.range(after + 1..=durable)?.take(limit) {
             let (seq, bytes) = entry?;
             let seq = seq.value();
             last = Some(seq);

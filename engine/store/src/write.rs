@@ -1,12 +1,16 @@
 //! Writes: a [`WriteBatch`] of operations is applied atomically, and concurrent batches are merged
 //! by one writer thread into a single redb transaction (group commit), so durability costs one
-//! fsync per group instead of one per request.
+//! fsync per group instead of one per request: the group is committed to redb without redb's
+//! fsync, and its durable batches are appended to the write-ahead log ([`crate::wal`]) and
+//! fsynced there; about once a second a durable redb commit (a checkpoint) lets the log start
+//! over.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, PoisonError};
 
-use redb::{Database, Durability, ReadableTable, Table, WriteTransaction};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, Table, WriteTransaction};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ulid::Ulid;
 
@@ -16,13 +20,15 @@ use crate::event::{DeadLetter, Event, NewEvent};
 use crate::inventory::{self, Current, Entry, Report};
 use crate::tables;
 use crate::tasks::Task;
+use crate::wal::Wal;
 
 /// Upper bound on batches merged into one transaction. Larger groups amortise the fsync further
 /// but delay the first caller's answer; 512 keeps a group's commit well under 10 ms.
 const MAX_GROUP: usize = 512;
 
-/// One write operation; see the builder methods of [`WriteBatch`].
-#[derive(Debug, Clone)]
+/// One write operation; see the builder methods of [`WriteBatch`]. Serialized into the
+/// write-ahead log ([`crate::wal`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 enum Op {
     Append {
         org: String,
@@ -89,7 +95,7 @@ enum Op {
 }
 
 /// A set of writes that become durable together or not at all.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct WriteBatch {
     ops: Vec<Op>,
     lazy: bool,
@@ -101,11 +107,12 @@ impl WriteBatch {
         Self::default()
     }
 
-    /// An empty batch whose commit need not be fsynced before it is acknowledged: it becomes
-    /// durable with the next durable commit, and is lost if the process dies first. For writes
-    /// that a restart redoes anyway (everything the executor derives from the log: its outputs,
-    /// outboxes, cursors), so that they do not pay an fsync of their own. A group with any
-    /// durable batch is committed durably, and a lazy batch never overtakes a durable one.
+    /// An empty batch whose commit need not be durable before it is acknowledged: it becomes
+    /// durable with the next checkpoint (a durable redb commit, about once a second), and is
+    /// lost if the process dies first. For writes that a restart redoes anyway (everything the
+    /// executor derives from the log: its outputs, outboxes, cursors), so that they are not
+    /// written to the write-ahead log. A lazy batch never overtakes a durable one: the group is
+    /// answered once its durable batches are logged.
     pub fn lazy() -> Self {
         Self {
             ops: Vec::new(),
@@ -121,13 +128,19 @@ impl WriteBatch {
     /// Append submitted events to the log. With an idempotency key, a second batch with the same
     /// key and the same `fingerprint_source` appends nothing and reports the first batch's ids; a
     /// different `fingerprint_source` fails with [`Error::IdempotencyMismatch`].
+    ///
+    /// Each event gets its id here: the client's, or a fresh ULID (so that the write-ahead log
+    /// holds the batch exactly as it will be applied, ids included).
     pub fn append(
         &mut self,
         org: &str,
         idempotency_key: Option<&str>,
         fingerprint_source: &[u8],
-        events: Vec<NewEvent>,
+        mut events: Vec<NewEvent>,
     ) -> &mut Self {
+        for new in &mut events {
+            new.event.id = new.id.unwrap_or_else(crate::event::next_id);
+        }
         let idempotency = idempotency_key.map(|key| {
             let digest = Sha256::digest(fingerprint_source);
             let mut fingerprint = [0u8; 16];
@@ -322,11 +335,24 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(db: Arc<Database>, last_seq: Arc<AtomicU64>, hook: CommitHook) -> Self {
+    /// Start the writer thread on `db`, and the thread that appends each group to the
+    /// write-ahead log and then answers it (see [`Log`]).
+    pub(crate) fn start(
+        db: Arc<Database>,
+        (log, wal): (Log, Wal),
+        last_seq: Arc<AtomicU64>,
+        hook: CommitHook,
+    ) -> Self {
         let (tx, rx) = mpsc::channel::<Request>();
+        let (logged_tx, logged_rx) = mpsc::channel::<Logged>();
+        let failed = log.failed.clone();
         std::thread::Builder::new()
-            .name("trackway-store-writer".into())
-            .spawn(move || run(&db, &last_seq, &hook, &rx))
+            .name("trackway-wal".into())
+            .spawn(move || append(wal, &failed, &last_seq, &hook, &logged_rx))
+            .expect("spawning the write-ahead log thread");
+        std::thread::Builder::new()
+            .name("trackway-writer".into())
+            .spawn(move || run(&db, log, &rx, &logged_tx))
             .expect("spawning the store writer thread");
         Self { tx }
     }
@@ -340,15 +366,146 @@ impl Writer {
     }
 }
 
-/// Lazy commits pile up pages that redb can only reclaim after a durable commit, and a crash
-/// loses all of them: after this many lazy groups in a row, or this long, a lazy group is
-/// committed durably anyway.
-const MAX_LAZY_GROUPS: u32 = 64;
-const MAX_LAZY_AGE: std::time::Duration = std::time::Duration::from_secs(1);
+/// A durable redb commit (a checkpoint, after which the write-ahead log starts over) is made
+/// at least this often, and for a group whose log record would not fit in the log: what a
+/// restart replays stays small, and redb reclaims the pages that lazy commits freed (it can
+/// only after a durable commit).
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
-fn run(db: &Database, last_seq: &AtomicU64, hook: &CommitHook, rx: &mpsc::Receiver<Request>) {
-    let mut lazy_groups = 0;
-    let mut last_durable = std::time::Instant::now();
+/// The name of the counter that holds the last write-ahead-log group a commit includes.
+const WAL_GROUP: &str = "wal_group";
+
+/// What the writer hands the log thread, in commit order.
+enum Logged {
+    /// A committed group: its log record (none without a durable batch), and its answers, to
+    /// send once the log is durable up to the group.
+    Group {
+        record: Option<Vec<u8>>,
+        answers: Vec<(
+            oneshot::Sender<Result<CommitOutcome>>,
+            Result<CommitOutcome>,
+        )>,
+        /// The end of the event log after the group, published before the answers.
+        last_seq: u64,
+    },
+    /// Every group before this is in a durable redb commit: the log starts over.
+    Checkpoint,
+}
+
+/// The writer's side of durability: group numbers and when to checkpoint. The log thread's
+/// side is [`append`].
+///
+/// The writer commits a group to redb without redb's fsync and hands its durable batches to the
+/// log thread, which appends what has piled up in one write and one fsync, then publishes and
+/// answers those groups in order. So the writer builds the next group while the log is flushed,
+/// and one fsync covers every group that came meanwhile. Readers see a group's events once it
+/// is committed, but the end of the log that pipelines follow ([`crate::Store::last_seq`]) moves
+/// only once the group is durable.
+pub(crate) struct Log {
+    /// The number of the last group.
+    group: u64,
+    last_checkpoint: std::time::Instant,
+    /// Bytes handed to the log since the last checkpoint.
+    logged: u64,
+    /// Why appending to the log failed: then nothing more is accepted (what was committed since
+    /// may not be on disk).
+    failed: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Log {
+    /// Open the write-ahead log at `path` for `db`, and apply the groups it holds that `db`
+    /// does not (after a crash): `db` is then as durable as what was acknowledged. Returns the
+    /// writer's side, the log, and the end of the event log.
+    pub(crate) fn recover(db: &Database, path: &std::path::Path) -> Result<(Self, Wal, u64)> {
+        let (checkpoint, mut last_seq) = {
+            let txn = db.begin_read()?;
+            let counters = txn.open_table(tables::COUNTERS)?;
+            let counter =
+                |name| -> Result<u64> { Ok(counters.get(name)?.map_or(0, |v| v.value())) };
+            (counter(WAL_GROUP)?, counter("log_seq")?)
+        };
+        let (mut wal, groups) = Wal::open(path, checkpoint)?;
+        let mut group = checkpoint;
+        if !groups.is_empty() {
+            tracing::info!("replaying {} groups of the write-ahead log", groups.len());
+        }
+        for (logged, batches) in &groups {
+            // Logical rejections (a reused idempotency key...) are what the first run answered.
+            let refs: Vec<&WriteBatch> = batches.iter().collect();
+            let outcomes = commit(db, &refs, true, *logged)?;
+            last_seq = outcomes
+                .iter()
+                .flatten()
+                .map(|o| o.last_seq)
+                .fold(last_seq, u64::max);
+            group = *logged;
+        }
+        commit(db, &[], false, group)?;
+        wal.restart();
+        let log = Self {
+            group,
+            last_checkpoint: std::time::Instant::now(),
+            logged: 0,
+            failed: Arc::default(),
+        };
+        Ok((log, wal, last_seq))
+    }
+
+    /// Commit `batches` as the next group, durably when a checkpoint is due (then it says so),
+    /// and make its log record.
+    fn commit(&mut self, db: &Database, batches: &[&WriteBatch]) -> Result<Committed> {
+        if let Some(failed) = &*self.failed.lock().unwrap_or_else(PoisonError::into_inner) {
+            return Err(Error::Wal(failed.clone()));
+        }
+        self.group += 1;
+        // A batch the commit rejects (a reused idempotency key...) is logged too: replayed, it
+        // is rejected again the same way.
+        let durable: Vec<&WriteBatch> = batches
+            .iter()
+            .filter(|batch| !batch.lazy && !batch.is_empty())
+            .copied()
+            .collect();
+        let record = match durable.is_empty() {
+            true => None,
+            false => Some(crate::wal::record(self.group, &durable)?),
+        };
+        let size = record.as_ref().map_or(0, |r| r.len() as u64);
+        let checkpoint = self.last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL
+            || self.logged + size > crate::wal::SIZE;
+        let outcomes = commit(db, batches, !checkpoint, self.group)?;
+        if checkpoint {
+            self.last_checkpoint = std::time::Instant::now();
+            self.logged = 0;
+            return Ok(Committed {
+                outcomes,
+                record: None,
+                checkpoint: true,
+            });
+        }
+        self.logged += size;
+        Ok(Committed {
+            outcomes,
+            record,
+            checkpoint: false,
+        })
+    }
+}
+
+/// A group committed by [`Log::commit`].
+struct Committed {
+    /// One per batch.
+    outcomes: Vec<Result<CommitOutcome>>,
+    /// The group's write-ahead-log record, if it has durable batches and was not a checkpoint.
+    record: Option<Vec<u8>>,
+    /// Whether the commit was durable (a checkpoint).
+    checkpoint: bool,
+}
+
+fn run(db: &Database, mut log: Log, rx: &mpsc::Receiver<Request>, logged: &mpsc::Sender<Logged>) {
+    let send = |item| {
+        // The log thread ends only after this one.
+        let _ = logged.send(item);
+    };
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -358,43 +515,133 @@ fn run(db: &Database, last_seq: &AtomicU64, hook: &CommitHook, rx: &mpsc::Receiv
             }
         }
         let batches: Vec<&WriteBatch> = group.iter().map(|r| &r.batch).collect();
-        let lazy = batches.iter().all(|b| b.lazy)
-            && lazy_groups < MAX_LAZY_GROUPS
-            && last_durable.elapsed() < MAX_LAZY_AGE;
-        if lazy {
-            lazy_groups += 1;
-        } else {
-            lazy_groups = 0;
-            last_durable = std::time::Instant::now();
-        }
-        match commit(db, &batches, lazy) {
-            Ok(outcomes) => {
-                let seq = outcomes
+        match log.commit(db, &batches) {
+            Ok(Committed {
+                outcomes,
+                record,
+                checkpoint,
+            }) => {
+                let last_seq = outcomes
                     .iter()
                     .filter_map(|o| o.as_ref().ok())
                     .map(|o| o.last_seq)
                     .max()
                     .unwrap_or(0);
-                publish(last_seq, hook, seq);
-                for (request, outcome) in group.into_iter().zip(outcomes) {
-                    let _ = request.reply.send(outcome);
+                if checkpoint {
+                    send(Logged::Checkpoint);
+                }
+                let answers = group.into_iter().map(|r| r.reply).zip(outcomes).collect();
+                send(Logged::Group {
+                    record,
+                    answers,
+                    last_seq,
+                });
+            }
+            // The log failed: nothing more is durable.
+            Err(Error::Wal(failed)) => {
+                for request in group {
+                    let _ = request.reply.send(Err(Error::Wal(failed.clone())));
                 }
             }
-            // The group failed as a whole (I/O): retry each batch alone, so one bad batch cannot
-            // fail the others and each caller gets its own error.
+            // The group failed as a whole (I/O) and wrote nothing: retry each batch alone, so
+            // one bad batch cannot fail the others and each caller gets its own error.
             Err(_) if group.len() > 1 => {
                 for request in group {
-                    let outcome = commit(db, &[&request.batch], false)
-                        .and_then(|mut o| o.pop().expect("one outcome per batch"));
-                    if let Ok(outcome) = &outcome {
-                        publish(last_seq, hook, outcome.last_seq);
+                    match log.commit(db, &[&request.batch]) {
+                        Ok(Committed {
+                            mut outcomes,
+                            record,
+                            checkpoint,
+                        }) => {
+                            let outcome = outcomes.pop().expect("one outcome per batch");
+                            let last_seq = outcome.as_ref().map_or(0, |o| o.last_seq);
+                            if checkpoint {
+                                send(Logged::Checkpoint);
+                            }
+                            send(Logged::Group {
+                                record,
+                                answers: vec![(request.reply, outcome)],
+                                last_seq,
+                            });
+                        }
+                        Err(error) => {
+                            let _ = request.reply.send(Err(error));
+                        }
                     }
-                    let _ = request.reply.send(outcome);
                 }
             }
             Err(error) => {
                 let request = group.pop().expect("group has one request");
                 let _ = request.reply.send(Err(error));
+            }
+        }
+    }
+    // Shutting down: make everything durable, so the next start has nothing to replay.
+    match commit(db, &[], false, log.group) {
+        Ok(_) => send(Logged::Checkpoint),
+        Err(error) => {
+            tracing::error!(
+                "final commit failed, the next start replays the write-ahead log: {error}"
+            );
+        }
+    }
+}
+
+/// The log thread: append the records of every group that has piled up in one write and one
+/// fsync, then publish and answer those groups in order. A failed append fails every group
+/// from then on.
+fn append(
+    mut wal: Wal,
+    failed: &std::sync::Mutex<Option<String>>,
+    last_seq: &AtomicU64,
+    hook: &CommitHook,
+    rx: &mpsc::Receiver<Logged>,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut items = vec![first];
+        items.extend(rx.try_iter());
+        // Records before the last checkpoint are in a durable redb commit already.
+        let start = items
+            .iter()
+            .rposition(|item| matches!(item, Logged::Checkpoint))
+            .map_or(0, |at| at + 1);
+        if start > 0 {
+            wal.restart();
+        }
+        let records: Vec<Vec<u8>> = items[start..]
+            .iter_mut()
+            .filter_map(|item| match item {
+                Logged::Group { record, .. } => record.take(),
+                Logged::Checkpoint => None,
+            })
+            .collect();
+        let result = wal.append(&records);
+        let mut failed = failed.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(error) = result
+            && failed.is_none()
+        {
+            tracing::error!("the write-ahead log failed, no further write is accepted: {error}");
+            *failed = Some(error.to_string());
+        }
+        let failed = failed.clone();
+        for item in items {
+            let Logged::Group {
+                answers,
+                last_seq: seq,
+                ..
+            } = item
+            else {
+                continue;
+            };
+            if failed.is_none() {
+                publish(last_seq, hook, seq);
+            }
+            for (reply, outcome) in answers {
+                let outcome = match &failed {
+                    None => outcome,
+                    Some(failed) => Err(Error::Wal(failed.clone())),
+                };
+                let _ = reply.send(outcome);
             }
         }
     }
@@ -438,6 +685,8 @@ struct Tables<'t> {
     ack_seq: u64,
     deployment_seq: u64,
     server_seq: u64,
+    /// The last write-ahead-log group this state holds (see [`crate::wal`]).
+    wal_group: u64,
 }
 
 impl<'t> Tables<'t> {
@@ -452,6 +701,7 @@ impl<'t> Tables<'t> {
         );
         let (task_seq, ack_seq) = (counter("task_id")?, counter("ack_id")?);
         let (deployment_seq, server_seq) = (counter("deployment_seq")?, counter("server_seq")?);
+        let wal_group = counter(WAL_GROUP)?;
         Ok(Self {
             events: txn.open_table(tables::EVENTS)?,
             event_ids: txn.open_table(tables::EVENT_IDS)?,
@@ -481,11 +731,12 @@ impl<'t> Tables<'t> {
             ack_seq,
             deployment_seq,
             server_seq,
+            wal_group,
         })
     }
 
     /// The counters, by name, in the order they are read and saved.
-    fn counter_values(&self) -> [(&'static str, u64); 7] {
+    fn counter_values(&self) -> [(&'static str, u64); 8] {
         [
             ("log_seq", self.log_seq),
             ("outbox_seq", self.outbox_seq),
@@ -494,12 +745,13 @@ impl<'t> Tables<'t> {
             ("ack_id", self.ack_seq),
             ("deployment_seq", self.deployment_seq),
             ("server_seq", self.server_seq),
+            (WAL_GROUP, self.wal_group),
         ]
     }
 
     /// Write back the counters that changed since `before` (a B-tree insert each: most
     /// transactions move only one or two of them).
-    fn save_counters(&mut self, before: [(&'static str, u64); 7]) -> Result<()> {
+    fn save_counters(&mut self, before: [(&'static str, u64); 8]) -> Result<()> {
         for ((name, now), (_, then)) in self.counter_values().into_iter().zip(before) {
             if now != then {
                 self.counters.insert(name, now)?;
@@ -618,7 +870,6 @@ impl<'t> Tables<'t> {
                             continue;
                         }
                         let mut event = new.event.clone();
-                        event.id = new.id.unwrap_or_else(crate::event::next_id);
                         event.org.clone_from(org);
                         self.append_one(&event, new.id.is_some())?;
                         ids.push(event.id);
@@ -845,12 +1096,14 @@ impl<'t> Tables<'t> {
     }
 }
 
-/// Apply every batch in one transaction, fsynced unless `lazy`. A batch rejected for a logical
-/// reason gets its own error and writes nothing; storage errors fail the whole transaction.
+/// Apply every batch in one transaction, as write-ahead-log group `group`, fsynced unless
+/// `lazy`. A batch rejected for a logical reason gets its own error and writes nothing; storage
+/// errors fail the whole transaction.
 fn commit(
     db: &Database,
     batches: &[&WriteBatch],
     lazy: bool,
+    group: u64,
 ) -> Result<Vec<Result<CommitOutcome>>> {
     let mut txn = db.begin_write()?;
     txn.set_durability(if lazy {
@@ -862,6 +1115,7 @@ fn commit(
     let last_seq = {
         let mut tables = Tables::open(&txn)?;
         let counters = tables.counter_values();
+        tables.wal_group = group;
         for batch in batches {
             outcomes.push(match tables.check(batch)? {
                 Err(rejection) => Err(rejection),
