@@ -2,8 +2,8 @@
 //!
 //! The writer commits every group to redb without an fsync of redb's own (a non-durable commit
 //! writes no page: they wait in redb's buffer), appends the group's durable batches here, and
-//! fsyncs this one file before it answers them. A durable commit of redb (a checkpoint, about
-//! once a second) records the number of the last group it holds, after which the log starts
+//! fsyncs this one file before it answers them. A durable commit of redb (a checkpoint, every
+//! 50 ms) records the number of the last group it holds, after which the log starts
 //! over. After a crash, redb reopens at its last checkpoint and the groups logged after it are
 //! applied again, in order, with the ids they were given the first time: what was acknowledged
 //! is back, and nothing twice. The lazy batches of the executor are not logged: a restart redoes

@@ -2,14 +2,17 @@
 //! by one writer thread into a single redb transaction (group commit), so durability costs one
 //! fsync per group instead of one per request: the group is committed to redb without redb's
 //! fsync, and its durable batches are appended to the write-ahead log ([`crate::wal`]) and
-//! fsynced there; about once a second a durable redb commit (a checkpoint) lets the log start
+//! fsynced there; every 50 ms a durable redb commit (a checkpoint) lets the log start
 //! over.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, PoisonError};
 
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, Table, WriteTransaction};
+use redb::{
+    Database, Durability, Key, ReadableDatabase, ReadableTable, Table, TableDefinition, Value,
+    WriteTransaction,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ulid::Ulid;
@@ -108,7 +111,7 @@ impl WriteBatch {
     }
 
     /// An empty batch whose commit need not be durable before it is acknowledged: it becomes
-    /// durable with the next checkpoint (a durable redb commit, about once a second), and is
+    /// durable with the next checkpoint (a durable redb commit, every 50 ms), and is
     /// lost if the process dies first. For writes that a restart redoes anyway (everything the
     /// executor derives from the log: its outputs, outboxes, cursors), so that they are not
     /// written to the write-ahead log. A lazy batch never overtakes a durable one: the group is
@@ -653,30 +656,58 @@ fn publish(last_seq: &AtomicU64, hook: &CommitHook, seq: u64) {
     }
 }
 
-/// Every table, opened once per transaction (opening a table costs a lookup and, for a write
-/// transaction, a root update on close: per event that dominated the commit), and the counters,
-/// read once and written back once.
+/// A table of a write transaction, opened when first used. Opening a table costs a lookup in
+/// redb's table of tables and closing it at commit an update there; a transaction touches few
+/// of the tables (an ingest group only the log and the counters), and opening all of them cost
+/// ~10 % of the writer thread's time under ingest (BENCHMARKS.md).
+struct Lazy<'t, K: Key + 'static, V: Value + 'static> {
+    txn: &'t WriteTransaction,
+    definition: TableDefinition<'static, K, V>,
+    table: Option<Table<'t, K, V>>,
+}
+
+impl<'t, K: Key + 'static, V: Value + 'static> Lazy<'t, K, V> {
+    fn new(txn: &'t WriteTransaction, definition: TableDefinition<'static, K, V>) -> Self {
+        Self {
+            txn,
+            definition,
+            table: None,
+        }
+    }
+
+    /// The table, opened on first use (once per transaction).
+    fn table(&mut self) -> Result<&mut Table<'t, K, V>> {
+        let table = match self.table.take() {
+            Some(table) => table,
+            None => self.txn.open_table(self.definition)?,
+        };
+        Ok(self.table.insert(table))
+    }
+}
+
+/// The tables of a write transaction, each opened once when first used, and the counters, read
+/// once and written back once.
 struct Tables<'t> {
-    events: Table<'t, u64, &'static [u8]>,
-    event_ids: Table<'t, u128, u64>,
-    idempotency: Table<'t, (&'static str, &'static str), &'static [u8]>,
-    cursors: Table<'t, &'static str, u64>,
-    state: Table<'t, (&'static str, &'static str), &'static [u8]>,
-    outbox: Table<'t, (&'static str, u64), &'static [u8]>,
-    dlq: Table<'t, u128, &'static [u8]>,
-    history: Table<'t, (&'static str, u128), &'static [u8]>,
-    inv_current: Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
-    inv_history: Table<'t, (u32, u128), &'static [u8]>,
-    inv_by_app: Table<'t, (&'static str, &'static str, &'static str), ()>,
-    tasks: Table<'t, (&'static str, u64), &'static [u8]>,
-    task_names: Table<'t, (&'static str, &'static str), u64>,
-    acks: Table<'t, (&'static str, u64, u64, u64), u8>,
-    task_status: Table<'t, (&'static str, u64), &'static str>,
-    deployments: Table<'t, (&'static str, &'static str), &'static [u8]>,
-    deployment_order: Table<'t, (&'static str, u64), &'static str>,
-    servers: Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
-    host_deployments: Table<'t, (&'static str, &'static str, u64), &'static str>,
-    hostnames: Table<'t, (&'static str, &'static str), u64>,
+    events: Lazy<'t, u64, &'static [u8]>,
+    event_ids: Lazy<'t, u128, u64>,
+    idempotency: Lazy<'t, (&'static str, &'static str), &'static [u8]>,
+    cursors: Lazy<'t, &'static str, u64>,
+    state: Lazy<'t, (&'static str, &'static str), &'static [u8]>,
+    outbox: Lazy<'t, (&'static str, u64), &'static [u8]>,
+    dlq: Lazy<'t, u128, &'static [u8]>,
+    history: Lazy<'t, (&'static str, u128), &'static [u8]>,
+    inv_current: Lazy<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
+    inv_history: Lazy<'t, (u32, u128), &'static [u8]>,
+    inv_by_app: Lazy<'t, (&'static str, &'static str, &'static str), ()>,
+    tasks: Lazy<'t, (&'static str, u64), &'static [u8]>,
+    task_names: Lazy<'t, (&'static str, &'static str), u64>,
+    acks: Lazy<'t, (&'static str, u64, u64, u64), u8>,
+    task_status: Lazy<'t, (&'static str, u64), &'static str>,
+    deployments: Lazy<'t, (&'static str, &'static str), &'static [u8]>,
+    deployment_order: Lazy<'t, (&'static str, u64), &'static str>,
+    servers: Lazy<'t, (&'static str, &'static str, &'static str), &'static [u8]>,
+    host_deployments: Lazy<'t, (&'static str, &'static str, u64), &'static str>,
+    hostnames: Lazy<'t, (&'static str, &'static str), u64>,
     counters: Table<'t, &'static str, u64>,
     log_seq: u64,
     outbox_seq: u64,
@@ -703,26 +734,26 @@ impl<'t> Tables<'t> {
         let (deployment_seq, server_seq) = (counter("deployment_seq")?, counter("server_seq")?);
         let wal_group = counter(WAL_GROUP)?;
         Ok(Self {
-            events: txn.open_table(tables::EVENTS)?,
-            event_ids: txn.open_table(tables::EVENT_IDS)?,
-            idempotency: txn.open_table(tables::IDEMPOTENCY)?,
-            cursors: txn.open_table(tables::CURSORS)?,
-            state: txn.open_table(tables::STATE)?,
-            outbox: txn.open_table(tables::OUTBOX)?,
-            dlq: txn.open_table(tables::DLQ)?,
-            history: txn.open_table(tables::HISTORY)?,
-            inv_current: txn.open_table(tables::INV_CURRENT)?,
-            inv_history: txn.open_table(tables::INV_HISTORY)?,
-            inv_by_app: txn.open_table(tables::INV_BY_APP)?,
-            tasks: txn.open_table(tables::TASKS)?,
-            task_names: txn.open_table(tables::TASK_NAMES)?,
-            acks: txn.open_table(tables::ACKS)?,
-            task_status: txn.open_table(tables::TASK_STATUS)?,
-            deployments: txn.open_table(tables::DEPLOYMENTS)?,
-            deployment_order: txn.open_table(tables::DEPLOYMENT_ORDER)?,
-            servers: txn.open_table(tables::SERVERS)?,
-            host_deployments: txn.open_table(tables::HOST_DEPLOYMENTS)?,
-            hostnames: txn.open_table(tables::HOSTNAMES)?,
+            events: Lazy::new(txn, tables::EVENTS),
+            event_ids: Lazy::new(txn, tables::EVENT_IDS),
+            idempotency: Lazy::new(txn, tables::IDEMPOTENCY),
+            cursors: Lazy::new(txn, tables::CURSORS),
+            state: Lazy::new(txn, tables::STATE),
+            outbox: Lazy::new(txn, tables::OUTBOX),
+            dlq: Lazy::new(txn, tables::DLQ),
+            history: Lazy::new(txn, tables::HISTORY),
+            inv_current: Lazy::new(txn, tables::INV_CURRENT),
+            inv_history: Lazy::new(txn, tables::INV_HISTORY),
+            inv_by_app: Lazy::new(txn, tables::INV_BY_APP),
+            tasks: Lazy::new(txn, tables::TASKS),
+            task_names: Lazy::new(txn, tables::TASK_NAMES),
+            acks: Lazy::new(txn, tables::ACKS),
+            task_status: Lazy::new(txn, tables::TASK_STATUS),
+            deployments: Lazy::new(txn, tables::DEPLOYMENTS),
+            deployment_order: Lazy::new(txn, tables::DEPLOYMENT_ORDER),
+            servers: Lazy::new(txn, tables::SERVERS),
+            host_deployments: Lazy::new(txn, tables::HOST_DEPLOYMENTS),
+            hostnames: Lazy::new(txn, tables::HOSTNAMES),
             counters,
             log_seq,
             outbox_seq,
@@ -762,7 +793,7 @@ impl<'t> Tables<'t> {
 
     /// Logical checks before anything of `batch` is written. For each `append`, the ids to
     /// report if it is a replay.
-    fn check(&self, batch: &WriteBatch) -> Result<Result<Vec<Option<Vec<Ulid>>>>> {
+    fn check(&mut self, batch: &WriteBatch) -> Result<Result<Vec<Option<Vec<Ulid>>>>> {
         let mut replays = Vec::new();
         for op in &batch.ops {
             if let Op::CreateTask {
@@ -772,6 +803,7 @@ impl<'t> Tables<'t> {
             } = op
                 && self
                     .task_names
+                    .table()?
                     .get((org.as_str(), task.name.as_str()))?
                     .is_some()
             {
@@ -782,7 +814,7 @@ impl<'t> Tables<'t> {
                 task: Some(id),
                 ..
             } = op
-                && self.tasks.get((org.as_str(), *id))?.is_none()
+                && self.tasks.table()?.get((org.as_str(), *id))?.is_none()
             {
                 return Ok(Err(Error::UnknownTask(*id)));
             }
@@ -795,7 +827,10 @@ impl<'t> Tables<'t> {
                 continue;
             };
             if let Some((key, fingerprint)) = key
-                && let Some(stored) = self.idempotency.get((org.as_str(), key.as_str()))?
+                && let Some(stored) = self
+                    .idempotency
+                    .table()?
+                    .get((org.as_str(), key.as_str()))?
             {
                 let stored = stored.value();
                 if stored[..16] != fingerprint[..] {
@@ -810,11 +845,12 @@ impl<'t> Tables<'t> {
             }
             let mut all_known = !new.is_empty();
             for id in new.iter().filter_map(|e| e.id) {
-                match self.event_ids.get(id.0)? {
+                match self.event_ids.table()?.get(id.0)? {
                     None => all_known = false,
                     Some(seq) => {
                         let stored = self
                             .events
+                            .table()?
                             .get(seq.value())?
                             .expect("event id index points into the log");
                         if Event::decode(stored.value())?.org != *org {
@@ -864,7 +900,7 @@ impl<'t> Tables<'t> {
                         // A client id already in the log (checked to be this org's) is a retry
                         // of that one event: answer its id, append nothing.
                         if let Some(id) = new.id
-                            && self.event_ids.get(id.0)?.is_some()
+                            && self.event_ids.table()?.get(id.0)?.is_some()
                         {
                             ids.push(id);
                             continue;
@@ -881,6 +917,7 @@ impl<'t> Tables<'t> {
                             value.extend_from_slice(&id.0.to_be_bytes());
                         }
                         self.idempotency
+                            .table()?
                             .insert((org.as_str(), key.as_str()), value.as_slice())?;
                     }
                     outcome.appended.push(Appended {
@@ -891,43 +928,51 @@ impl<'t> Tables<'t> {
                 Op::AppendDerived(events) => {
                     for encoded in events {
                         self.log_seq += 1;
-                        self.events.insert(self.log_seq, encoded.as_slice())?;
+                        self.events
+                            .table()?
+                            .insert(self.log_seq, encoded.as_slice())?;
                     }
                 }
                 Op::SetCursor { name, seq } => {
-                    self.cursors.insert(name.as_str(), seq)?;
+                    self.cursors.table()?.insert(name.as_str(), seq)?;
                 }
                 Op::SetState { scope, key, value } => {
                     match value {
                         Some(value) => self
                             .state
+                            .table()?
                             .insert((scope.as_str(), key.as_str()), value.as_slice())?,
-                        None => self.state.remove((scope.as_str(), key.as_str()))?,
+                        None => self.state.table()?.remove((scope.as_str(), key.as_str()))?,
                     };
                 }
                 Op::OutboxPush { scope, encoded } => {
                     self.outbox_seq += 1;
                     self.outbox
+                        .table()?
                         .insert((scope.as_str(), self.outbox_seq), encoded.as_slice())?;
                 }
                 Op::OutboxRemove { scope, seq } => {
-                    self.outbox.remove((scope.as_str(), *seq))?;
+                    self.outbox.table()?.remove((scope.as_str(), *seq))?;
                 }
                 Op::DeadLetter(letter) => {
-                    self.dlq.insert(letter.id.0, letter.encode().as_slice())?;
+                    self.dlq
+                        .table()?
+                        .insert(letter.id.0, letter.encode().as_slice())?;
                 }
                 Op::DlqRemove(id) => {
-                    self.dlq.remove(id.0)?;
+                    self.dlq.table()?.remove(id.0)?;
                 }
                 Op::HistoryAppend { scope, id, encoded } => {
                     // The same id is the same event: writing it again changes nothing.
                     self.history
+                        .table()?
                         .insert((scope.as_str(), id.0), encoded.as_slice())?;
                 }
                 Op::Inventory { org, report } => self.record(org, report)?,
                 Op::CreateTask { org, task, .. } => {
                     let existing = self
                         .task_names
+                        .table()?
                         .get((org.as_str(), task.name.as_str()))?
                         .map(|v| v.value());
                     let id = match existing {
@@ -938,11 +983,12 @@ impl<'t> Tables<'t> {
                                 id: self.task_seq,
                                 ..(**task).clone()
                             };
-                            self.tasks.insert(
+                            self.tasks.table()?.insert(
                                 (org.as_str(), task.id),
                                 inventory::encode(&task).as_slice(),
                             )?;
                             self.task_names
+                                .table()?
                                 .insert((org.as_str(), task.name.as_str()), task.id)?;
                             task.id
                         }
@@ -964,11 +1010,13 @@ impl<'t> Tables<'t> {
                     };
                     self.ack_seq += 1;
                     self.acks
+                        .table()?
                         .insert((org.as_str(), task, *time_ms, self.ack_seq), u8::from(*ok))?;
                     outcome.acks.push(self.ack_seq);
                 }
                 Op::TaskStatus { org, task, status } => {
                     self.task_status
+                        .table()?
                         .insert((org.as_str(), *task), status.as_str())?;
                 }
                 Op::PutDeployment { org, deployment } => self.put_deployment(org, deployment)?,
@@ -984,6 +1032,7 @@ impl<'t> Tables<'t> {
         let key = (org, report.env.as_str(), report.app.as_str());
         let current: Option<Current> = self
             .inv_current
+            .table()?
             .get(key)?
             .map(|v| inventory::decode(v.value(), "inventory entry"))
             .transpose()?;
@@ -994,7 +1043,12 @@ impl<'t> Tables<'t> {
                 u32::try_from(self.inventory_series).map_err(|_| Error::Full("inventory series"))?
             }
         };
-        if self.inv_history.get((series, report.event_id.0))?.is_some() {
+        if self
+            .inv_history
+            .table()?
+            .get((series, report.event_id.0))?
+            .is_some()
+        {
             return Ok(());
         }
         let entry = Entry {
@@ -1007,7 +1061,7 @@ impl<'t> Tables<'t> {
                 .as_ref()
                 .is_some_and(|c| c.version == report.version),
         };
-        self.inv_history.insert(
+        self.inv_history.table()?.insert(
             (series, report.event_id.0),
             inventory::encode(&entry).as_slice(),
         )?;
@@ -1020,10 +1074,11 @@ impl<'t> Tables<'t> {
                 fields: entry.fields,
             };
             self.inv_current
+                .table()?
                 .insert(key, inventory::encode(&current).as_slice())?;
             let by_app = (org, report.app.as_str(), report.env.as_str());
-            if self.inv_by_app.get(by_app)?.is_none() {
-                self.inv_by_app.insert(by_app, ())?;
+            if self.inv_by_app.table()?.get(by_app)?.is_none() {
+                self.inv_by_app.table()?.insert(by_app, ())?;
             }
         }
         Ok(())
@@ -1033,6 +1088,7 @@ impl<'t> Tables<'t> {
         let key = (org, deployment.deployment_id.as_str());
         let stored: Option<Deployment> = self
             .deployments
+            .table()?
             .get(key)?
             .map(|v| inventory::decode(v.value(), "deployment"))
             .transpose()?;
@@ -1046,10 +1102,12 @@ impl<'t> Tables<'t> {
                 self.deployment_seq += 1;
                 deployment.order = self.deployment_seq;
                 self.deployment_order
+                    .table()?
                     .insert((org, deployment.order), key.1)?;
             }
         }
         self.deployments
+            .table()?
             .insert(key, inventory::encode(&deployment).as_slice())?;
         Ok(())
     }
@@ -1058,6 +1116,7 @@ impl<'t> Tables<'t> {
         let key = (org, server.deployment_id.as_str(), server.hostname.as_str());
         let stored: Option<Server> = self
             .servers
+            .table()?
             .get(key)?
             .map(|v| inventory::decode(v.value(), "server"))
             .transpose()?;
@@ -1071,12 +1130,18 @@ impl<'t> Tables<'t> {
                 self.server_seq += 1;
                 server.order = self.server_seq;
                 self.host_deployments
+                    .table()?
                     .insert((org, key.2, server.order), key.1)?;
-                let count = self.hostnames.get((org, key.2))?.map_or(0, |v| v.value());
-                self.hostnames.insert((org, key.2), count + 1)?;
+                let count = self
+                    .hostnames
+                    .table()?
+                    .get((org, key.2))?
+                    .map_or(0, |v| v.value());
+                self.hostnames.table()?.insert((org, key.2), count + 1)?;
             }
         }
         self.servers
+            .table()?
             .insert(key, inventory::encode(&server).as_slice())?;
         Ok(())
     }
@@ -1088,9 +1153,10 @@ impl<'t> Tables<'t> {
     fn append_one(&mut self, event: &Event, indexed: bool) -> Result<()> {
         self.log_seq += 1;
         if indexed {
-            self.event_ids.insert(event.id.0, self.log_seq)?;
+            self.event_ids.table()?.insert(event.id.0, self.log_seq)?;
         }
         self.events
+            .table()?
             .insert(self.log_seq, event.encode().as_slice())?;
         Ok(())
     }
