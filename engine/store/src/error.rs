@@ -33,6 +33,9 @@ pub enum Error {
         /// The decoder's complaint.
         source: postcard::Error,
     },
+    /// A stored reference points to a record that is not there (corruption).
+    #[error("stored {0} refers to a missing record")]
+    Dangling(&'static str),
     /// A client-supplied event id is already used by another organisation.
     #[error("event id `{0}` is already in use")]
     IdConflict(ulid::Ulid),

@@ -389,6 +389,48 @@ mod tests {
         );
     }
 
+    #[test]
+    fn history_refers_to_a_derived_event_appended_in_the_same_batch() {
+        let (_dir, store) = open();
+        let mut derived = Vec::new();
+        for i in 0..3 {
+            let mut e = event(&format!("k{i}"), "s");
+            e.id = event::next_id();
+            e.org = "acme".into();
+            derived.push(e);
+        }
+        // The same id with other content (a sink that changed the event) gets its own copy.
+        let mut changed = derived[1].clone();
+        changed.kind = "changed".into();
+        let mut batch = WriteBatch::lazy();
+        batch.append_derived(&derived);
+        batch.history_append("versions", &derived[0]);
+        batch.history_append("versions", &derived[2]);
+        batch.history_append("other", &changed);
+        store.commit_blocking(batch).unwrap();
+
+        let stored = |stream: &str, id: Ulid| -> Vec<u8> {
+            let txn = redb::ReadableDatabase::begin_read(&*store.db).unwrap();
+            let table = txn.open_table(tables::HISTORY).unwrap();
+            let key = format!("acme/{stream}");
+            table
+                .get((key.as_str(), id.0))
+                .unwrap()
+                .unwrap()
+                .value()
+                .to_vec()
+        };
+        let seq = |i: u64| store.last_seq() - 2 + i;
+        assert_eq!(stored("versions", derived[0].id), seq(0).to_be_bytes());
+        assert_eq!(stored("versions", derived[2].id), seq(2).to_be_bytes());
+        assert!(stored("other", changed.id).len() > 8);
+
+        let page = store.history("acme", "versions", None, 10).unwrap();
+        assert_eq!(page.items, vec![derived[2].clone(), derived[0].clone()]);
+        let page = store.history("acme", "other", None, 10).unwrap();
+        assert_eq!(page.items, vec![changed]);
+    }
+
     fn report(env: &str, app: &str, version: &str, time_ms: u64) -> inventory::Report {
         inventory::Report {
             env: env.into(),

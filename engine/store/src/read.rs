@@ -5,7 +5,7 @@ use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use ulid::Ulid;
 
 use crate::Store;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event::{DeadLetter, Event, EventHead, LoggedEvent};
 use crate::tables;
 
@@ -124,6 +124,7 @@ impl Store {
         let scope = format!("{org}/{stream}");
         let txn = self.db.begin_read()?;
         let table = txn.open_table(tables::HISTORY)?;
+        let log = txn.open_table(tables::EVENTS)?;
         let upper = before.map_or(u128::MAX, |id| id.0);
         let mut items = Vec::with_capacity(limit.min(1024));
         let mut more = false;
@@ -136,7 +137,16 @@ impl Store {
                 more = true;
                 break;
             }
-            items.push(Event::decode(bytes.value())?);
+            let bytes = bytes.value();
+            items.push(match <[u8; 8]>::try_from(bytes) {
+                // A reference to the log (see `tables::HISTORY`).
+                Ok(seq) => {
+                    let seq = u64::from_be_bytes(seq);
+                    let stored = log.get(seq)?.ok_or(Error::Dangling("history entry"))?;
+                    Event::decode(stored.value())?
+                }
+                Err(_) => Event::decode(bytes)?,
+            });
         }
         let next_before = if more {
             items.last().map(|e| e.id)

@@ -20,9 +20,12 @@ pub const OUTBOX: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("ou
 /// Dead-letter id (a monotonic ULID, so the table reads in failure order) -> encoded
 /// [`crate::DeadLetter`].
 pub const DLQ: TableDefinition<u128, &[u8]> = TableDefinition::new("dlq_v1");
-/// (history stream `org/stream`, event id) -> encoded event. Ids sort by time (ULIDs), so a
-/// stream reads newest first in reverse, and appending an event again hits the same key (replays
-/// never duplicate).
+/// (history stream `org/stream`, event id) -> encoded event, or the event's log sequence number
+/// (8 bytes, big-endian; an encoded event is always longer) when the event is in the log as it
+/// is (a pipeline's output appended in the same commit): the log is never trimmed, so the
+/// reference stays valid, and such an entry costs 8 bytes instead of a second copy. Ids sort by
+/// time (ULIDs), so a stream reads newest first in reverse, and appending an event again hits
+/// the same key (replays never duplicate).
 pub const HISTORY: TableDefinition<(&str, u128), &[u8]> = TableDefinition::new("history_v2");
 /// The first layout of history, (stream, history sequence number) -> encoded event, with an id
 /// index; migrated into [`HISTORY`] when a database is opened, then deleted.

@@ -5,6 +5,7 @@
 //! fsynced there; every 50 ms a durable redb commit (a checkpoint) lets the log start
 //! over.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, PoisonError};
@@ -65,6 +66,14 @@ enum Op {
         id: Ulid,
         encoded: Vec<u8>,
     },
+    /// A history entry for the `derived`-th event this batch appends with `AppendDerived`
+    /// (counted from 0): the entry refers to it in the log instead of holding a second copy.
+    HistoryLogged {
+        /// `org/stream`.
+        scope: String,
+        id: Ulid,
+        derived: usize,
+    },
     Inventory {
         org: String,
         report: Box<Report>,
@@ -102,6 +111,19 @@ enum Op {
 pub struct WriteBatch {
     ops: Vec<Op>,
     lazy: bool,
+    /// The events of this batch's `AppendDerived` ops, by id: where each is (op, index in it)
+    /// and its number among them, so that a history append of the same event can refer to it.
+    #[serde(skip)]
+    derived: HashMap<Ulid, DerivedAt>,
+}
+
+/// Where a derived event of a batch is: see [`WriteBatch::derived`].
+#[derive(Debug, Clone, Copy)]
+struct DerivedAt {
+    op: usize,
+    index: usize,
+    /// Its number among the batch's derived events.
+    number: usize,
 }
 
 impl WriteBatch {
@@ -118,8 +140,8 @@ impl WriteBatch {
     /// answered once its durable batches are logged.
     pub fn lazy() -> Self {
         Self {
-            ops: Vec::new(),
             lazy: true,
+            ..Self::default()
         }
     }
 
@@ -165,6 +187,12 @@ impl WriteBatch {
     /// thread: the writer thread, which every commit waits for, only copies bytes.
     pub fn append_derived(&mut self, events: &[Event]) -> &mut Self {
         if !events.is_empty() {
+            let op = self.ops.len();
+            for (index, event) in events.iter().enumerate() {
+                let number = self.derived.len();
+                self.derived
+                    .insert(event.id, DerivedAt { op, index, number });
+            }
             self.ops.push(Op::AppendDerived(
                 events.iter().map(Event::encode).collect(),
             ));
@@ -222,11 +250,27 @@ impl WriteBatch {
     }
 
     /// Append `event` to history stream `stream` of the event's org, unless already there.
+    ///
+    /// When this batch also appends `event` to the log as it is (a pipeline's output delivered
+    /// in the same round), the entry refers to the log's copy instead of holding one of its own
+    /// (see [`crate::tables::HISTORY`]).
     pub fn history_append(&mut self, stream: &str, event: &Event) -> &mut Self {
-        self.ops.push(Op::HistoryAppend {
-            scope: format!("{}/{stream}", event.org),
-            id: event.id,
-            encoded: event.encode(),
+        let scope = format!("{}/{stream}", event.org);
+        let encoded = event.encode();
+        let logged = self.derived.get(&event.id).filter(|at| {
+            matches!(&self.ops[at.op], Op::AppendDerived(events) if events[at.index] == encoded)
+        });
+        self.ops.push(match logged {
+            Some(at) => Op::HistoryLogged {
+                scope,
+                id: event.id,
+                derived: at.number,
+            },
+            None => Op::HistoryAppend {
+                scope,
+                id: event.id,
+                encoded,
+            },
         });
         self
     }
@@ -878,6 +922,8 @@ impl<'t> Tables<'t> {
         let repeated = replays.iter().any(Option::is_some);
         let mut replays = replays.into_iter();
         let mut outcome = CommitOutcome::default();
+        // The log sequence numbers of the batch's derived events, in order.
+        let mut derived = Vec::new();
         for op in &batch.ops {
             if repeated && !matches!(op, Op::Append { .. }) {
                 continue;
@@ -931,6 +977,7 @@ impl<'t> Tables<'t> {
                         self.events
                             .table()?
                             .insert(self.log_seq, encoded.as_slice())?;
+                        derived.push(self.log_seq);
                     }
                 }
                 Op::SetCursor { name, seq } => {
@@ -967,6 +1014,16 @@ impl<'t> Tables<'t> {
                     self.history
                         .table()?
                         .insert((scope.as_str(), id.0), encoded.as_slice())?;
+                }
+                Op::HistoryLogged {
+                    scope,
+                    id,
+                    derived: number,
+                } => {
+                    let seq = derived[*number];
+                    self.history
+                        .table()?
+                        .insert((scope.as_str(), id.0), seq.to_be_bytes().as_slice())?;
                 }
                 Op::Inventory { org, report } => self.record(org, report)?,
                 Op::CreateTask { org, task, .. } => {
