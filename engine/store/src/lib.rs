@@ -390,6 +390,30 @@ mod tests {
     }
 
     #[test]
+    fn dropping_the_last_handle_closes_the_database_cleanly() {
+        let (dir, store) = open();
+        let path = dir.path().join("t.redb");
+        let copy = store.clone();
+        let mut batch = WriteBatch::lazy();
+        batch.set_cursor("c", 7);
+        store.commit_blocking(batch).unwrap();
+        drop(store);
+        drop(copy);
+        // The writer thread has made its final commit and closed redb: the file opens at once
+        // (it is not locked by a thread still running) and needs no repair.
+        let repaired = std::rc::Rc::new(std::cell::Cell::new(false));
+        let flag = repaired.clone();
+        let db = redb::Builder::new()
+            .set_repair_callback(move |_| flag.set(true))
+            .create(&path)
+            .unwrap();
+        assert!(!repaired.get(), "the database needed repair");
+        drop(db);
+        let store = Store::open(&path, Box::new(|_| {})).unwrap();
+        assert_eq!(store.cursor("c").unwrap(), 7);
+    }
+
+    #[test]
     fn history_refers_to_a_derived_event_appended_in_the_same_batch() {
         let (_dir, store) = open();
         let mut derived = Vec::new();

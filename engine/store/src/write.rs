@@ -378,7 +378,27 @@ pub type CommitHook = Box<dyn Fn(u64) + Send + 'static>;
 /// Handle to the writer thread.
 #[derive(Clone)]
 pub(crate) struct Writer {
+    // Declared before `_threads`, so dropped first: once the last handle's sender is gone, the
+    // writer thread makes its final commit and ends, and `_threads` waits for that.
     tx: mpsc::Sender<Request>,
+    _threads: Arc<Threads>,
+}
+
+/// The writer and log threads, joined when the last [`Writer`] handle is dropped: a process
+/// that ends after dropping its store ends after the final durable commit and with redb closed
+/// cleanly. (Detached, they could be cut off at exit, and redb then repairs the whole file at
+/// the next start: 0.4 - 3.5 s for the 285 MB of the ingest benchmark.)
+struct Threads(Vec<std::thread::JoinHandle<()>>);
+
+impl Drop for Threads {
+    fn drop(&mut self) {
+        for thread in self.0.drain(..) {
+            // A handle dropped on one of these threads (by a commit hook) cannot wait for it.
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
+        }
+    }
 }
 
 impl Writer {
@@ -393,15 +413,18 @@ impl Writer {
         let (tx, rx) = mpsc::channel::<Request>();
         let (logged_tx, logged_rx) = mpsc::channel::<Logged>();
         let failed = log.failed.clone();
-        std::thread::Builder::new()
+        let wal = std::thread::Builder::new()
             .name("trackway-wal".into())
             .spawn(move || append(wal, &failed, &last_seq, &hook, &logged_rx))
             .expect("spawning the write-ahead log thread");
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("trackway-writer".into())
             .spawn(move || run(&db, log, &rx, &logged_tx))
             .expect("spawning the store writer thread");
-        Self { tx }
+        Self {
+            tx,
+            _threads: Arc::new(Threads(vec![writer, wal])),
+        }
     }
 
     pub(crate) fn submit(&self, batch: WriteBatch) -> oneshot::Receiver<Result<CommitOutcome>> {
