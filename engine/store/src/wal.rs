@@ -19,7 +19,7 @@
 //! from before the last checkpoint: the file is overwritten in place, see [`SIZE`]).
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -56,15 +56,12 @@ impl Wal {
             .truncate(false)
             .open(path)
             .map_err(|e| failed("open", e))?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes)
-            .map_err(|e| failed("read", e))?;
-        let groups = records(&bytes)
-            .filter(|(group, _)| *group > checkpoint)
-            .collect();
-        if (bytes.len() as u64) < SIZE {
+        let size = file.metadata().map_err(|e| failed("read", e))?.len();
+        let mut groups = records(&file, size).map_err(|e| failed("read", e))?;
+        groups.retain(|(group, _)| *group > checkpoint);
+        if size < SIZE {
             file.seek(SeekFrom::End(0))
-                .and_then(|_| file.write_all(&vec![0; (SIZE - bytes.len() as u64) as usize]))
+                .and_then(|_| file.write_all(&vec![0; (SIZE - size) as usize]))
                 .and_then(|()| file.sync_all())
                 .map_err(|e| failed("allocate", e))?;
         }
@@ -109,26 +106,37 @@ pub(crate) fn record(group: u64, batches: &[&WriteBatch]) -> Result<Vec<u8>> {
     Ok(record)
 }
 
-/// The records of `bytes`, from the start up to the first that is cut short, fails its
-/// checksum, or does not follow the one before (an older record, left from before a restart).
-fn records(mut bytes: &[u8]) -> impl Iterator<Item = Group> + '_ {
-    let mut previous = 0;
-    std::iter::from_fn(move || {
-        let header = bytes.get(..8)?;
-        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
+/// The records of `file` (`size` bytes long), from the start up to the first that is cut short,
+/// fails its checksum, or does not follow the one before (an older record, left from before a
+/// restart). Only those are read: the records since the last checkpoint, not the whole file.
+fn records(file: &File, size: u64) -> std::io::Result<Vec<Group>> {
+    let mut groups = Vec::new();
+    let (mut offset, mut previous) = (0, 0);
+    let mut header = [0; 8];
+    while offset + 8 <= size {
+        file.read_exact_at(&mut header, offset)?;
+        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes"));
         let crc = u32::from_le_bytes(header[4..].try_into().expect("4 bytes"));
-        let payload = bytes.get(8..8 + len)?;
-        if len == 0 || crc32fast::hash(payload) != crc {
-            return None;
+        let end = offset + 8 + u64::from(len);
+        if len == 0 || end > size {
+            break;
         }
-        let (group, batches): Group = postcard::from_bytes(payload).ok()?;
+        let mut payload = vec![0; len as usize];
+        file.read_exact_at(&mut payload, offset + 8)?;
+        if crc32fast::hash(&payload) != crc {
+            break;
+        }
+        let Ok((group, batches)) = postcard::from_bytes::<Group>(&payload) else {
+            break;
+        };
         if group <= previous {
-            return None;
+            break;
         }
         previous = group;
-        bytes = &bytes[8 + len..];
-        Some((group, batches))
-    })
+        offset = end;
+        groups.push((group, batches));
+    }
+    Ok(groups)
 }
 
 #[cfg(test)]
