@@ -141,6 +141,7 @@ pub async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         processors: running.processor_scopes.clone(),
         targets,
         runtime: shared.runtime.clone(),
+        svt_creates: http::svt::CreateLocks::default(),
     });
     state.ready.store(true, Ordering::Release);
     let listener = tokio::net::TcpListener::bind(options.listen)

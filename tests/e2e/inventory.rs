@@ -36,6 +36,27 @@ fn versions(list: &Value) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
+async fn concurrent_first_reports_of_an_app_create_it_once() {
+    let (_scratch, server) = server();
+    let answers = futures::future::join_all((0..8).map(|i| {
+        create(
+            &server,
+            json!({"env": "dev", "name": "racy", "version": format!("1.0.{i}")}),
+        )
+    }))
+    .await;
+    let created = answers
+        .iter()
+        .filter(|a| **a == (200, json!("Creation successful")))
+        .count();
+    let updated = answers
+        .iter()
+        .filter(|a| **a == (200, json!("Update successful")))
+        .count();
+    assert_eq!((created, updated), (1, 7), "{answers:?}");
+}
+
+#[tokio::test]
 async fn svt_create_update_list_and_validation() {
     let (_scratch, server) = server();
     let url = "http://ci.example.com/job/api/42";

@@ -48,6 +48,8 @@ pub struct AppState {
     pub targets: Vec<health::SinkTarget>,
     /// The plugin host (its connection pools, for probes).
     pub runtime: trackway_runtime::Runtime,
+    /// Turns of the SVT `/create` calls, per app and environment.
+    pub svt_creates: svt::CreateLocks,
 }
 
 /// The default limit on request bodies: a batch of `MAX_EVENTS_PER_REQUEST` events of about a

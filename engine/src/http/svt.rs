@@ -51,6 +51,28 @@ const MAX_FIELDS: usize = 20;
 /// anyway (the report is durable; it shows up as soon as the pipeline catches up).
 const VISIBLE_WITHIN: Duration = Duration::from_secs(5);
 
+/// Locks that make the `/create` calls for one app in one environment take turns (an app
+/// hashes to one of [`CreateLocks::STRIPES`]), so that of two concurrent first reports exactly
+/// one answers "Creation successful": each looks up whether the app exists, commits, and waits
+/// until the inventory shows its report, under the lock.
+pub struct CreateLocks([tokio::sync::Mutex<()>; CreateLocks::STRIPES]);
+
+impl CreateLocks {
+    const STRIPES: usize = 64;
+
+    fn of(&self, org: &str, env: &str, app: &str) -> &tokio::sync::Mutex<()> {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one((org, env, app));
+        &self.0[(hash % Self::STRIPES as u64) as usize]
+    }
+}
+
+impl Default for CreateLocks {
+    fn default() -> Self {
+        Self(std::array::from_fn(|_| tokio::sync::Mutex::new(())))
+    }
+}
+
 fn bad(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_report", message)
 }
@@ -167,6 +189,7 @@ async fn create(
             .await
             .map_err(|reason| bad(format!("field `version`: {reason}")))?;
     }
+    let _turn = state.svt_creates.of(&org, &env, &name).lock().await;
     let existed = {
         let (env, name) = (env.clone(), name.clone());
         let (store, org) = (state.store.clone(), org.clone());
