@@ -52,7 +52,7 @@ const MAX_FIELDS: usize = 20;
 const VISIBLE_WITHIN: Duration = Duration::from_secs(5);
 
 /// Locks that make the `/create` calls for one app in one environment take turns (an app
-/// hashes to one of [`CreateLocks::STRIPES`]), so that of two concurrent first reports exactly
+/// hashes to one of 64 stripes), so that of two concurrent first reports exactly
 /// one answers "Creation successful": each looks up whether the app exists, commits, and waits
 /// until the inventory shows its report, under the lock.
 pub struct CreateLocks([tokio::sync::Mutex<()>; CreateLocks::STRIPES]);
