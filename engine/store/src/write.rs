@@ -445,6 +445,11 @@ const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_milli
 /// The name of the counter that holds the last write-ahead-log group a commit includes.
 const WAL_GROUP: &str = "wal_group";
 
+/// The value of counter `name` (0 before its first use).
+fn counter(counters: &impl ReadableTable<&'static str, u64>, name: &str) -> Result<u64> {
+    Ok(counters.get(name)?.map_or(0, |v| v.value()))
+}
+
 /// What the writer hands the log thread, in commit order.
 enum Logged {
     /// A committed group: its log record (none without a durable batch), and its answers, to
@@ -490,9 +495,10 @@ impl Log {
         let (checkpoint, mut last_seq) = {
             let txn = db.begin_read()?;
             let counters = txn.open_table(tables::COUNTERS)?;
-            let counter =
-                |name| -> Result<u64> { Ok(counters.get(name)?.map_or(0, |v| v.value())) };
-            (counter(WAL_GROUP)?, counter("log_seq")?)
+            (
+                counter(&counters, WAL_GROUP)?,
+                counter(&counters, "log_seq")?,
+            )
         };
         let (mut wal, groups) = Wal::open(path, checkpoint)?;
         let mut group = checkpoint;
@@ -572,10 +578,6 @@ struct Committed {
 }
 
 fn run(db: &Database, mut log: Log, rx: &mpsc::Receiver<Request>, logged: &mpsc::Sender<Logged>) {
-    let send = |item| {
-        // The log thread ends only after this one.
-        let _ = logged.send(item);
-    };
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -586,27 +588,7 @@ fn run(db: &Database, mut log: Log, rx: &mpsc::Receiver<Request>, logged: &mpsc:
         }
         let batches: Vec<&WriteBatch> = group.iter().map(|r| &r.batch).collect();
         match log.commit(db, &batches) {
-            Ok(Committed {
-                outcomes,
-                record,
-                checkpoint,
-            }) => {
-                let last_seq = outcomes
-                    .iter()
-                    .filter_map(|o| o.as_ref().ok())
-                    .map(|o| o.last_seq)
-                    .max()
-                    .unwrap_or(0);
-                if checkpoint {
-                    send(Logged::Checkpoint);
-                }
-                let answers = group.into_iter().map(|r| r.reply).zip(outcomes).collect();
-                send(Logged::Group {
-                    record,
-                    answers,
-                    last_seq,
-                });
-            }
+            Ok(committed) => hand_over(logged, committed, group.into_iter().map(|r| r.reply)),
             // The log failed: nothing more is durable.
             Err(Error::Wal(failed)) => {
                 for request in group {
@@ -618,22 +600,7 @@ fn run(db: &Database, mut log: Log, rx: &mpsc::Receiver<Request>, logged: &mpsc:
             Err(_) if group.len() > 1 => {
                 for request in group {
                     match log.commit(db, &[&request.batch]) {
-                        Ok(Committed {
-                            mut outcomes,
-                            record,
-                            checkpoint,
-                        }) => {
-                            let outcome = outcomes.pop().expect("one outcome per batch");
-                            let last_seq = outcome.as_ref().map_or(0, |o| o.last_seq);
-                            if checkpoint {
-                                send(Logged::Checkpoint);
-                            }
-                            send(Logged::Group {
-                                record,
-                                answers: vec![(request.reply, outcome)],
-                                last_seq,
-                            });
-                        }
+                        Ok(committed) => hand_over(logged, committed, [request.reply]),
                         Err(error) => {
                             let _ = request.reply.send(Err(error));
                         }
@@ -648,13 +615,44 @@ fn run(db: &Database, mut log: Log, rx: &mpsc::Receiver<Request>, logged: &mpsc:
     }
     // Shutting down: make everything durable, so the next start has nothing to replay.
     match commit(db, &[], false, log.group) {
-        Ok(_) => send(Logged::Checkpoint),
+        Ok(_) => {
+            let _ = logged.send(Logged::Checkpoint);
+        }
         Err(error) => {
             tracing::error!(
                 "final commit failed, the next start replays the write-ahead log: {error}"
             );
         }
     }
+}
+
+/// Hand a committed group to the log thread, which answers `replies` (one per batch) once the
+/// group is durable.
+fn hand_over(
+    logged: &mpsc::Sender<Logged>,
+    committed: Committed,
+    replies: impl IntoIterator<Item = oneshot::Sender<Result<CommitOutcome>>>,
+) {
+    let Committed {
+        outcomes,
+        record,
+        checkpoint,
+    } = committed;
+    let last_seq = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok())
+        .map(|o| o.last_seq)
+        .max()
+        .unwrap_or(0);
+    // The log thread ends only after the writer thread: sending cannot fail.
+    if checkpoint {
+        let _ = logged.send(Logged::Checkpoint);
+    }
+    let _ = logged.send(Logged::Group {
+        record,
+        answers: replies.into_iter().zip(outcomes).collect(),
+        last_seq,
+    });
 }
 
 /// The log thread: append the records of every group that has piled up in one write and one
@@ -790,8 +788,7 @@ struct Tables<'t> {
 impl<'t> Tables<'t> {
     fn open(txn: &'t WriteTransaction) -> Result<Self> {
         let counters = txn.open_table(tables::COUNTERS)?;
-        let counter =
-            |name: &str| -> Result<u64> { Ok(counters.get(name)?.map_or(0, |v| v.value())) };
+        let counter = |name| counter(&counters, name);
         let (log_seq, outbox_seq, inventory_series) = (
             counter("log_seq")?,
             counter("outbox_seq")?,
@@ -976,7 +973,7 @@ impl<'t> Tables<'t> {
                         }
                         let mut event = new.event.clone();
                         event.org.clone_from(org);
-                        self.append_one(&event, new.id.is_some())?;
+                        self.append_one(&event.encode(), new.id)?;
                         ids.push(event.id);
                     }
                     if let Some((key, fingerprint)) = idempotency {
@@ -996,11 +993,7 @@ impl<'t> Tables<'t> {
                 }
                 Op::AppendDerived(events) => {
                     for encoded in events {
-                        self.log_seq += 1;
-                        self.events
-                            .table()?
-                            .insert(self.log_seq, encoded.as_slice())?;
-                        derived.push(self.log_seq);
+                        derived.push(self.append_one(encoded, None)?);
                     }
                 }
                 Op::SetCursor { name, seq } => {
@@ -1226,19 +1219,18 @@ impl<'t> Tables<'t> {
         Ok(())
     }
 
-    /// Append one event; with `indexed`, remember its id (client-supplied ids, which a retry
-    /// may send again). Host-assigned and derived ids need no index: a fresh id is new by
-    /// construction, and a pipeline's outputs are committed with the cursor move that consumed
-    /// their inputs, so a round is either committed once or redone from scratch.
-    fn append_one(&mut self, event: &Event, indexed: bool) -> Result<()> {
+    /// Append one encoded event and return its sequence number; with `indexed` (a client-supplied
+    /// id, which a retry may send again), remember where its id is. Host-assigned and derived ids
+    /// need no index: a fresh id is new by construction, and a pipeline's outputs are committed
+    /// with the cursor move that consumed their inputs, so a round is either committed once or
+    /// redone from scratch.
+    fn append_one(&mut self, encoded: &[u8], indexed: Option<Ulid>) -> Result<u64> {
         self.log_seq += 1;
-        if indexed {
-            self.event_ids.table()?.insert(event.id.0, self.log_seq)?;
+        if let Some(id) = indexed {
+            self.event_ids.table()?.insert(id.0, self.log_seq)?;
         }
-        self.events
-            .table()?
-            .insert(self.log_seq, event.encode().as_slice())?;
-        Ok(())
+        self.events.table()?.insert(self.log_seq, encoded)?;
+        Ok(self.log_seq)
     }
 }
 

@@ -91,35 +91,33 @@ pub fn process(mut event: Event, config: &Config, previous: Option<&Reported>) -
             };
         }
     };
-    match judge(config, previous, &written, &remembered) {
-        None => {}
-        Some(Decision::Accepted(_)) => attributes.push(pair("semver.policy", "accepted")),
+    // What a rejection answers instead of the annotated event, if anything.
+    let instead = match judge(config, previous, &written, &remembered) {
+        None => None,
+        Some(Decision::Accepted(_)) => {
+            attributes.push(pair("semver.policy", "accepted"));
+            None
+        }
         Some(Decision::Rejected(reason)) => match config.on_reject {
-            OnReject::Drop => {
-                return Outcome {
-                    processed: Processed::Replace(Vec::new()),
-                    remember: Some(remembered),
-                };
-            }
-            OnReject::Fail => {
-                return Outcome {
-                    processed: Processed::Fail(Error::permanent(format!(
-                        "version `{}` of subject `{}` is rejected: {reason}",
-                        written, event.subject
-                    ))),
-                    remember: Some(remembered),
-                };
-            }
+            OnReject::Drop => Some(Processed::Replace(Vec::new())),
+            OnReject::Fail => Some(Processed::Fail(Error::permanent(format!(
+                "version `{written}` of subject `{}` is rejected: {reason}",
+                event.subject
+            )))),
             OnReject::Annotate => {
                 attributes.push(pair("semver.policy", "rejected"));
                 attributes.push(pair("semver.policy_reason", reason));
+                None
             }
         },
-    }
+    };
     drop(written);
-    set_stage_attributes(&mut event, attributes);
+    let processed = instead.unwrap_or_else(|| {
+        set_stage_attributes(&mut event, attributes);
+        Processed::Replace(vec![event])
+    });
     Outcome {
-        processed: Processed::Replace(vec![event]),
+        processed,
         remember: Some(remembered),
     }
 }
