@@ -208,17 +208,11 @@ mod tests {
     use super::*;
 
     fn problems(json: &str) -> Vec<ConfigProblem> {
-        match Config::parse(json) {
-            Err(Error::InvalidConfig(problems)) => problems,
-            other => panic!("expected invalid-config, got {other:?}"),
-        }
+        config::expect_problems(Config::parse(json))
     }
 
     fn paths(json: &str) -> Vec<String> {
-        problems(json)
-            .into_iter()
-            .map(|problem| problem.path)
-            .collect()
+        config::expect_paths(Config::parse(json))
     }
 
     fn field(text: &str) -> FieldPath {

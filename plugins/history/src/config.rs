@@ -115,10 +115,7 @@ mod tests {
     use super::*;
 
     fn problems(json: &str) -> Vec<ConfigProblem> {
-        match Config::parse(json) {
-            Err(Error::InvalidConfig(problems)) => problems,
-            other => panic!("expected invalid-config, got {other:?}"),
-        }
+        config::expect_problems(Config::parse(json))
     }
 
     #[test]

@@ -150,6 +150,26 @@ impl Problems {
     }
 }
 
+/// The problems a config check reported: the list of its [`Error::InvalidConfig`]. For a plugin's
+/// tests of its validation (`expect_problems(Config::parse(json))`); panics, naming what came
+/// instead, on success or on any other error.
+#[track_caller]
+pub fn expect_problems<T: std::fmt::Debug>(result: Result<T, Error>) -> Vec<ConfigProblem> {
+    match result {
+        Err(Error::InvalidConfig(problems)) => problems,
+        other => panic!("expected invalid-config, got {other:?}"),
+    }
+}
+
+/// The paths of [`expect_problems`], in order.
+#[track_caller]
+pub fn expect_paths<T: std::fmt::Debug>(result: Result<T, Error>) -> Vec<String> {
+    expect_problems(result)
+        .into_iter()
+        .map(|problem| problem.path)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -174,10 +194,7 @@ mod tests {
     }
 
     fn problems(json: &str) -> Vec<ConfigProblem> {
-        match parse::<Config>(json) {
-            Err(Error::InvalidConfig(problems)) => problems,
-            other => panic!("expected invalid-config, got {other:?}"),
-        }
+        expect_problems(parse::<Config>(json))
     }
 
     fn one(path: &str, message: &str) -> Vec<ConfigProblem> {

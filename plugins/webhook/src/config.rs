@@ -262,17 +262,11 @@ mod tests {
     const URL: &str = "https://hooks.slack.com/services/T000/B000/XXXX";
 
     fn problems(json: &str) -> Vec<ConfigProblem> {
-        match Config::parse(json) {
-            Err(Error::InvalidConfig(problems)) => problems,
-            other => panic!("expected invalid-config, got {other:?}"),
-        }
+        config::expect_problems(Config::parse(json))
     }
 
     fn paths(json: &str) -> Vec<String> {
-        problems(json)
-            .into_iter()
-            .map(|problem| problem.path)
-            .collect()
+        config::expect_paths(Config::parse(json))
     }
 
     #[test]

@@ -389,10 +389,7 @@ mod tests {
     fn problems(value: Value) -> Vec<ConfigProblem> {
         let mut problems = Problems::new();
         Template::parse(&value, "template", &mut problems);
-        match problems.into_result() {
-            Err(trackway_plugin_sdk::Error::InvalidConfig(problems)) => problems,
-            other => panic!("expected problems, got {other:?}"),
-        }
+        trackway_plugin_sdk::config::expect_problems(problems.into_result())
     }
 
     #[test]
