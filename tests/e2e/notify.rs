@@ -266,8 +266,8 @@ async fn post_change(server: &Server) {
 
 const SLACK: &str = r#"org="default",pipeline="alerts",stage="slack""#;
 
-/// A receiver that answers 500, then 503, gets the same message a third time, answers 200, and
-/// gets nothing more; the failed attempts are counted.
+/// A receiver that answers 500, then 503, gets the same message (with the same idempotency key)
+/// a third time, answers 200, and gets nothing more; the failed attempts are counted.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_receiver_gets_the_message_again_until_it_takes_it() {
     let receiver = Receiver::start(&[500, 503]).await;
@@ -296,7 +296,12 @@ async fn a_failing_receiver_gets_the_message_again_until_it_takes_it() {
         received.iter().map(|r| r.status).collect::<Vec<_>>(),
         [500, 503, 200]
     );
+    // Every attempt carries the same key, the id of the event, so a receiver can tell a
+    // message it already took from a new one.
+    let key = &received[0].headers["idempotency-key"];
+    assert_eq!(key.len(), 26, "a ULID: {key:?}");
     for request in &received {
+        assert_eq!(&request.headers["idempotency-key"], key);
         assert_eq!(request.path, "/hooks/retry");
         assert_eq!(
             request.slack_text(),

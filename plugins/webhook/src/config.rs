@@ -15,7 +15,8 @@
 //! url = "https://hooks.slack.com/services/T000/B000/XXXX"
 //! # The HTTP method. Default `POST`.
 //! method = "POST"
-//! # Sent with every request; `content-type` defaults to `application/json`. Default none.
+//! # Sent with every request; `content-type` defaults to `application/json`, and
+//! # `idempotency-key` to the event's id (the same on every attempt). Default none.
 //! headers = { Authorization = "Bearer s3cr3t" }
 //! # Only these events are sent: any condition that holds selects the event. Paths as in
 //! # templates; the value is compared as text. Default: every event.

@@ -9,7 +9,13 @@ use crate::condition;
 use crate::config::{Body, Config};
 use crate::template::{self, Context};
 
-/// The request for `event`: the configured method, URL and headers, and its body.
+/// The header that carries the event's id, so that a receiver can recognise a message it gets
+/// again: delivery is at least once (an answer lost on the way back means the message is sent
+/// again), and every attempt for one event carries the same key.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The request for `event`: the configured method, URL and headers (plus
+/// [`IDEMPOTENCY_KEY`] with the event's id, unless configured), and its body.
 pub fn request(config: &Config, event: &Event) -> Option<Request> {
     let context = Context::new(event);
     if !condition::selected(config.only.as_deref(), &context) {
@@ -19,10 +25,17 @@ pub fn request(config: &Config, event: &Event) -> Option<Request> {
         Body::Default => template::default_body(&context),
         Body::Template(template) => template.render(&context),
     };
+    let mut headers = config.headers.clone();
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case(IDEMPOTENCY_KEY))
+    {
+        headers.push((IDEMPOTENCY_KEY.to_owned(), event.id.clone()));
+    }
     Some(Request {
         method: config.method.clone(),
         url: config.url.clone(),
-        headers: config.headers.clone(),
+        headers,
         body: body.into_bytes(),
     })
 }
@@ -63,7 +76,10 @@ mod tests {
             Request {
                 method: "POST".into(),
                 url: "https://hooks.slack.com/services/T/B/X".into(),
-                headers: vec![("content-type".into(), "application/json".into())],
+                headers: vec![
+                    ("content-type".into(), "application/json".into()),
+                    (IDEMPOTENCY_KEY.into(), "01J9ZQ4C5R8V6W7X8Y9Z0A1B2C".into()),
+                ],
                 body:
                     br#"{"text":"Task `backup-db` is now ERROR (was OK): no ack since 2023-11-12"}"#
                         .to_vec(),
@@ -76,15 +92,17 @@ mod tests {
         let config = config(json!({
             "url": "http://127.0.0.1:9000/hook",
             "method": "PUT",
-            "headers": {"Authorization": "Bearer t"},
+            "headers": {"Authorization": "Bearer t", "Idempotency-Key": "mine"},
             "template": {"task": "{{payload.name}}", "status": "{{payload.to}}", "n": 1},
         }));
         let request = request(&config, &event("task.status.changed", TASK)).expect("sent");
         assert_eq!(request.method, "PUT");
+        // A configured idempotency key is sent instead of the event's id.
         assert_eq!(
             request.headers,
             [
                 ("Authorization".to_owned(), "Bearer t".to_owned()),
+                ("Idempotency-Key".to_owned(), "mine".to_owned()),
                 ("content-type".to_owned(), "application/json".to_owned()),
             ]
         );
