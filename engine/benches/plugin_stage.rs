@@ -14,6 +14,16 @@
 //! which would flatter the ratio. Both sides run with the allocator of the `trackway` binary.
 //!
 //! Run: `cargo bench -p trackway --bench plugin_stage` (results in BENCHMARKS.md).
+//!
+//! To see the guest's own functions in a profile, build `semver` with its symbols and point the
+//! benchmark at it (`SEMVER_WASM`; the bundled one is stripped), with wasmtime's perf map on:
+//!
+//! ```sh
+//! (cd plugins && CARGO_PROFILE_RELEASE_STRIP=false CARGO_TARGET_DIR=/tmp/semver \
+//!     cargo build --release -p plugin-semver)
+//! SEMVER_WASM=/tmp/semver/wasm32-wasip2/release/plugin_semver.wasm TRACKWAY_PERFMAP=1 \
+//!     perf record -F 2999 target/release/deps/plugin_stage-<hash>
+//! ```
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -71,9 +81,11 @@ fn main() {
         data_dir: None,
     })
     .expect("runtime");
-    let plugin = runtime
-        .load(&PluginSource::Bundled("semver".into()), false)
-        .expect("semver");
+    let source = match std::env::var_os("SEMVER_WASM") {
+        Some(path) => PluginSource::Path(path.into()),
+        None => PluginSource::Bundled("semver".into()),
+    };
+    let plugin = runtime.load(&source, false).expect("semver");
     let context = StageContext {
         org: "bench".into(),
         pipeline: "bench".into(),
