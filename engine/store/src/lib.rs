@@ -354,16 +354,21 @@ mod tests {
         assert_eq!(store.dead_letter_count().unwrap(), 0);
     }
 
+    /// `n` events of org `acme` with fresh ids, of kinds `k0`, `k1`...
+    fn acme_events(n: usize) -> Vec<Event> {
+        (0..n)
+            .map(|i| Event {
+                id: event::next_id(),
+                org: "acme".into(),
+                ..event(&format!("k{i}"), "s")
+            })
+            .collect()
+    }
+
     #[test]
     fn history_pages_newest_first_without_duplicates() {
         let (_dir, store) = open();
-        let mut events = Vec::new();
-        for i in 0..5 {
-            let mut e = event(&format!("k{i}"), "s");
-            e.id = event::next_id();
-            e.org = "acme".into();
-            events.push(e);
-        }
+        let events = acme_events(5);
         for _ in 0..2 {
             let mut batch = WriteBatch::new();
             for e in &events {
@@ -416,13 +421,7 @@ mod tests {
     #[test]
     fn history_refers_to_a_derived_event_appended_in_the_same_batch() {
         let (_dir, store) = open();
-        let mut derived = Vec::new();
-        for i in 0..3 {
-            let mut e = event(&format!("k{i}"), "s");
-            e.id = event::next_id();
-            e.org = "acme".into();
-            derived.push(e);
-        }
+        let derived = acme_events(3);
         // The same id with other content (a sink that changed the event) gets its own copy.
         let mut changed = derived[1].clone();
         changed.kind = "changed".into();

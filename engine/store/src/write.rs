@@ -154,8 +154,8 @@ impl WriteBatch {
     /// key and the same `fingerprint_source` appends nothing and reports the first batch's ids; a
     /// different `fingerprint_source` fails with [`Error::IdempotencyMismatch`].
     ///
-    /// Each event gets its id here: the client's, or a fresh ULID (so that the write-ahead log
-    /// holds the batch exactly as it will be applied, ids included).
+    /// Each event gets its id and `org` here: the client's id, or a fresh ULID (so that the
+    /// write-ahead log holds the batch exactly as it will be applied, ids included).
     pub fn append(
         &mut self,
         org: &str,
@@ -165,6 +165,9 @@ impl WriteBatch {
     ) -> &mut Self {
         for new in &mut events {
             new.event.id = new.id.unwrap_or_else(crate::event::next_id);
+            if new.event.org != org {
+                new.event.org = org.to_owned();
+            }
         }
         let idempotency = idempotency_key.map(|key| {
             let digest = Sha256::digest(fingerprint_source);
@@ -184,7 +187,8 @@ impl WriteBatch {
     /// the cursor move that consumed their inputs: the log does not look for their ids again.
     ///
     /// This and the other methods that take an `&Event` encode it right away, on the caller's
-    /// thread: the writer thread, which every commit waits for, only copies bytes.
+    /// thread: the writer thread, which every commit waits for, only copies their bytes (the
+    /// events of [`WriteBatch::append`] it encodes itself: see docs/architecture.md).
     pub fn append_derived(&mut self, events: &[Event]) -> &mut Self {
         if !events.is_empty() {
             let op = self.ops.len();
@@ -971,10 +975,8 @@ impl<'t> Tables<'t> {
                             ids.push(id);
                             continue;
                         }
-                        let mut event = new.event.clone();
-                        event.org.clone_from(org);
-                        self.append_one(&event.encode(), new.id)?;
-                        ids.push(event.id);
+                        self.append_one(&new.event.encode(), new.id)?;
+                        ids.push(new.event.id);
                     }
                     if let Some((key, fingerprint)) = idempotency {
                         let mut value = Vec::with_capacity(16 + 16 * ids.len());
