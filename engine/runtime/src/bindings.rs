@@ -1,6 +1,7 @@
-//! The only `bindgen!` of the host: Rust bindings for the three worlds of `wit/plugin.wit`.
-//! `sink` and `source` reuse the interfaces generated for `processor`, so an event or an error
-//! is one Rust type whichever world it crosses. The capabilities that reach outside (`redis`,
+//! The only `bindgen!` of the host: Rust bindings for the worlds of `wit/plugin.wit`.
+//! `packed-processor`, `sink` and `source` reuse the interfaces generated for `processor`, so an
+//! event or an error is one Rust type whichever world it crosses. The shared types deserialize
+//! (serde) from the postcard buffers of `packed-processor`. The capabilities that reach outside (`redis`,
 //! `statsd`, `sql`, `http`) are async on the host: a plugin waiting on a server holds no thread,
 //! and the call's deadline keeps running while it waits.
 
@@ -21,6 +22,28 @@ pub mod processor {
             "trackway:plugin/http": async,
         },
         exports: { default: async },
+        additional_derives: [serde::Deserialize],
+    });
+}
+
+/// Bindings of the `packed-processor` world.
+pub mod packed_processor {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "packed-processor",
+        exports: { default: async },
+        with: {
+            "trackway:plugin/types": super::processor::trackway::plugin::types,
+            "trackway:plugin/log": super::processor::trackway::plugin::log,
+            "trackway:plugin/clock": super::processor::trackway::plugin::clock,
+            "trackway:plugin/state": super::processor::trackway::plugin::state,
+            "trackway:plugin/history": super::processor::trackway::plugin::history,
+            "trackway:plugin/inventory": super::processor::trackway::plugin::inventory,
+            "trackway:plugin/redis": super::processor::trackway::plugin::redis,
+            "trackway:plugin/statsd": super::processor::trackway::plugin::statsd,
+            "trackway:plugin/sql": super::processor::trackway::plugin::sql,
+            "trackway:plugin/http": super::processor::trackway::plugin::http,
+        },
     });
 }
 

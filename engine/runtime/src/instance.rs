@@ -9,7 +9,7 @@ use trackway_store::Event;
 use wasmtime::component::TypedFunc;
 use wasmtime::{Trap, UpdateDeadline};
 
-use crate::bindings::{processor, sink, source, types};
+use crate::bindings::{packed_processor, processor, sink, source, types};
 use crate::capability::Grants;
 use crate::convert::{self, EventRef, IdText};
 use crate::error::{CallError, PluginError};
@@ -81,6 +81,7 @@ type DeliverFn = TypedFunc<(&'static [EventRef<'static>],), (Vec<Result<(), type
 
 enum Bindings {
     Processor(processor::Processor, ProcessFn),
+    PackedProcessor(packed_processor::PackedProcessor),
     Sink(sink::Sink, DeliverFn),
     Source(source::Source),
 }
@@ -178,6 +179,10 @@ impl Instance {
                     ))
                 })
             }
+            Pre::PackedProcessor(pre) => pre
+                .instantiate_async(&mut store)
+                .await
+                .map(Bindings::PackedProcessor),
             Pre::Sink(pre) => {
                 let instance = pre.instance_pre().instantiate_async(&mut store).await;
                 instance.and_then(|instance| {
@@ -199,6 +204,7 @@ impl Instance {
         arm(&mut store, self.limits).map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
         let result = match &bindings {
             Bindings::Processor(b, _) => b.call_init(&mut store, &self.config).await,
+            Bindings::PackedProcessor(b) => b.call_init(&mut store, &self.config).await,
             Bindings::Sink(b, _) => b.call_init(&mut store, &self.config).await,
             Bindings::Source(b) => b.call_init(&mut store, &self.config).await,
         };
@@ -271,15 +277,32 @@ impl Instance {
         let ids: Vec<IdText> = events.iter().map(IdText::new).collect();
         let wit: Vec<EventRef<'_>> = events.iter().zip(&ids).map(EventRef::from).collect();
         let live = self.live().await?;
-        let Bindings::Processor(_, process) = &live.bindings else {
-            return Err(CallError::Contract("not a processor".into()));
+        let result = match &live.bindings {
+            Bindings::Processor(_, process) => {
+                let process: TypedFunc<(&[EventRef<'_>],), _> = *process;
+                let result = process.call_async(&mut live.store, (&wit,)).await;
+                result.map(|(outputs,)| Answer::Typed(outputs))
+            }
+            Bindings::PackedProcessor(bindings) => {
+                let packed = postcard::to_allocvec(&wit).expect("events encode");
+                let result = bindings.call_process_packed(&mut live.store, &packed).await;
+                result.map(Answer::Packed)
+            }
+            _ => return Err(CallError::Contract("not a processor".into())),
         };
-        let process: TypedFunc<(&[EventRef<'_>],), _> = *process;
-        let result = process
-            .call_async(&mut live.store, (&wit,))
-            .await
-            .map(|(outputs,)| outputs);
-        let (outputs, pending) = self.settle(result)?;
+        let (answer, pending) = self.settle(result)?;
+        let outputs: Vec<types::Processed> = match answer {
+            Answer::Typed(outputs) => outputs,
+            Answer::Packed(bytes) => match postcard::from_bytes(&bytes) {
+                Ok(outputs) => outputs,
+                Err(error) => {
+                    self.live = None;
+                    return Err(CallError::Contract(format!(
+                        "process-packed returned a buffer that is not a list<processed>: {error}"
+                    )));
+                }
+            },
+        };
         if outputs.len() != events.len() {
             self.live = None;
             return Err(CallError::Contract(format!(
@@ -402,6 +425,14 @@ impl Instance {
         };
         Ok((response, pending))
     }
+}
+
+/// A processor's answer to a batch, as its transport brought it.
+enum Answer {
+    /// `process`: the results, lifted.
+    Typed(Vec<types::Processed>),
+    /// `process-packed`: the results, still encoded.
+    Packed(Vec<u8>),
 }
 
 /// The export `name` of `instance` as a typed function.

@@ -12,7 +12,7 @@ use trackway_store::Store;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
-use crate::bindings::{processor, sink, source};
+use crate::bindings::{packed_processor, processor, sink, source};
 use crate::cache::ComponentCache;
 use crate::capability::{Connections, Grants};
 use crate::error::LoadError;
@@ -26,7 +26,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Which world a component exports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum World {
-    /// `processor`: `init`, `process`.
+    /// `processor` (`init`, `process`) or `packed-processor` (`init`, `process-packed`).
     Processor,
     /// `sink`: `init`, `deliver`.
     Sink,
@@ -66,6 +66,7 @@ impl std::fmt::Display for PluginSource {
 /// The pre-instantiated form of a component, per world.
 pub(crate) enum Pre {
     Processor(processor::ProcessorPre<HostState>),
+    PackedProcessor(packed_processor::PackedProcessorPre<HostState>),
     Sink(sink::SinkPre<HostState>),
     Source(source::SourcePre<HostState>),
 }
@@ -300,7 +301,7 @@ impl Runtime {
             .map_err(compile_error)?;
         let ty = component.component_type();
         let exports: BTreeSet<&str> = ty.exports(&flavour.engine).map(|(n, _)| n).collect();
-        let world = if exports.contains("process") {
+        let world = if exports.contains("process") || exports.contains("process-packed") {
             World::Processor
         } else if exports.contains("deliver") {
             World::Sink
@@ -309,9 +310,9 @@ impl Runtime {
         } else {
             return Err(LoadError::Compile {
                 plugin: name,
-                message:
-                    "the component exports none of the trackway worlds (processor, sink, source)"
-                        .into(),
+                message: "the component exports none of the trackway worlds \
+                          (processor, packed-processor, sink, source)"
+                    .into(),
             });
         };
         let mut capabilities = BTreeSet::new();
@@ -345,6 +346,9 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(link_error)?;
         let pre = match world {
+            World::Processor if exports.contains("process-packed") => Pre::PackedProcessor(
+                packed_processor::PackedProcessorPre::new(instance_pre).map_err(link_error)?,
+            ),
             World::Processor => {
                 Pre::Processor(processor::ProcessorPre::new(instance_pre).map_err(link_error)?)
             }

@@ -34,14 +34,26 @@ pub trait Processor: Sized + 'static {
     }
 }
 
-/// Export `$ty` (a [`Processor`]) as this component's `processor` world.
+/// Export `$ty` (a [`Processor`]) as this component's processor.
 ///
 /// Call it once, at the top level of the plugin crate: `trackway_plugin_sdk::export_processor!(MyType);`.
+/// The component exports the `packed-processor` world: each batch, and its results, cross the
+/// boundary as one buffer (the SDK decodes and encodes it), which costs the host and the plugin
+/// far less per event than the typed `processor` world, where every string is copied on its own.
+/// `export_processor!(MyType, typed)` exports the typed world instead, for the host's own tests of
+/// that path; a plugin has no reason to.
+///
 /// Outside wasm32 (unit tests, an `rlib` used natively) it only type-checks, so the plugin crate
 /// can still be built and tested natively.
 #[macro_export]
 macro_rules! export_processor {
     ($ty:ty) => {
+        $crate::export_processor!(@world $ty, packed_processor, __export_packed_processor_world);
+    };
+    ($ty:ty, typed) => {
+        $crate::export_processor!(@world $ty, processor, __export_processor_world);
+    };
+    (@world $ty:ty, $world:ident, $export:ident) => {
         const _: () = {
             ::std::thread_local! {
                 static INSTANCE: ::core::cell::RefCell<::core::option::Option<$ty>> =
@@ -49,6 +61,18 @@ macro_rules! export_processor {
             }
 
             struct TrackwayProcessor;
+
+            impl $crate::bindings::packed_processor::Guest for TrackwayProcessor {
+                fn init(
+                    config: ::std::string::String,
+                ) -> ::core::result::Result<(), $crate::Error> {
+                    $crate::processor::__init::<$ty>(&INSTANCE, config)
+                }
+
+                fn process_packed(batch: ::std::vec::Vec<u8>) -> ::std::vec::Vec<u8> {
+                    $crate::processor::__process_packed::<$ty>(&INSTANCE, batch)
+                }
+            }
 
             impl $crate::bindings::processor::Guest for TrackwayProcessor {
                 fn init(
@@ -65,8 +89,8 @@ macro_rules! export_processor {
             }
 
             #[cfg(target_arch = "wasm32")]
-            $crate::bindings::processor::__export_processor_world!(
-                TrackwayProcessor with_types_in $crate::bindings::processor
+            $crate::bindings::$world::$export!(
+                TrackwayProcessor with_types_in $crate::bindings::$world
             );
         };
     };
@@ -101,6 +125,18 @@ pub fn __process<T: Processor>(slot: &'static Slot<T>, events: Vec<Event>) -> Ve
             .map(|_| Processed::Fail(not_initialised()))
             .collect(),
     })
+}
+
+/// `process-packed`: [`__process`] on the events the host encoded in `batch`, its results
+/// encoded the same way (postcard, see the world in `wit/plugin.wit`). A batch that does not
+/// decode is the host's bug: the instance traps, and the host reports it.
+#[doc(hidden)]
+pub fn __process_packed<T: Processor>(slot: &'static Slot<T>, batch: Vec<u8>) -> Vec<u8> {
+    let events: Vec<Event> =
+        postcard::from_bytes(&batch).expect("the host sends a postcard-encoded list<event>");
+    drop(batch);
+    let outputs = __process(slot, events);
+    postcard::to_allocvec(&outputs).expect("results encode")
 }
 
 #[cfg(test)]

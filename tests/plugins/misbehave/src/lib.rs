@@ -97,4 +97,4 @@ fn busy_wait_ms(ms: u64) {
     }
 }
 
-trackway_plugin_sdk::export_processor!(Misbehave);
+trackway_plugin_sdk::export_processor!(Misbehave, typed);
