@@ -79,9 +79,14 @@ type ProcessFn = TypedFunc<(&'static [EventRef<'static>],), (Vec<types::Processe
 /// `deliver`, likewise.
 type DeliverFn = TypedFunc<(&'static [EventRef<'static>],), (Vec<Result<(), types::Error>>,)>;
 
+/// The largest batch buffer a packed processor's instance keeps for its next call (a batch of
+/// 256 typical events takes ~120 KiB; one of large payloads is let go after its call).
+const MAX_KEPT_BUFFER: usize = 1 << 20;
+
 enum Bindings {
     Processor(processor::Processor, ProcessFn),
-    PackedProcessor(packed_processor::PackedProcessor),
+    /// With the buffer its batches are encoded in, kept from call to call.
+    PackedProcessor(packed_processor::PackedProcessor, Vec<u8>),
     Sink(sink::Sink, DeliverFn),
     Source(source::Source),
 }
@@ -182,7 +187,7 @@ impl Instance {
             Pre::PackedProcessor(pre) => pre
                 .instantiate_async(&mut store)
                 .await
-                .map(Bindings::PackedProcessor),
+                .map(|bindings| Bindings::PackedProcessor(bindings, Vec::new())),
             Pre::Sink(pre) => {
                 let instance = pre.instance_pre().instantiate_async(&mut store).await;
                 instance.and_then(|instance| {
@@ -204,7 +209,7 @@ impl Instance {
         arm(&mut store, self.limits).map_err(|e| CallError::Instantiate(format!("{e:#}")))?;
         let result = match &bindings {
             Bindings::Processor(b, _) => b.call_init(&mut store, &self.config).await,
-            Bindings::PackedProcessor(b) => b.call_init(&mut store, &self.config).await,
+            Bindings::PackedProcessor(b, _) => b.call_init(&mut store, &self.config).await,
             Bindings::Sink(b, _) => b.call_init(&mut store, &self.config).await,
             Bindings::Source(b) => b.call_init(&mut store, &self.config).await,
         };
@@ -277,15 +282,19 @@ impl Instance {
         let ids: Vec<IdText> = events.iter().map(IdText::new).collect();
         let wit: Vec<EventRef<'_>> = events.iter().zip(&ids).map(EventRef::from).collect();
         let live = self.live().await?;
-        let result = match &live.bindings {
+        let result = match &mut live.bindings {
             Bindings::Processor(_, process) => {
                 let process: TypedFunc<(&[EventRef<'_>],), _> = *process;
                 let result = process.call_async(&mut live.store, (&wit,)).await;
                 result.map(|(outputs,)| Answer::Typed(outputs))
             }
-            Bindings::PackedProcessor(bindings) => {
-                let packed = postcard::to_allocvec(&wit).expect("events encode");
-                let result = bindings.call_process_packed(&mut live.store, &packed).await;
+            Bindings::PackedProcessor(bindings, buffer) => {
+                buffer.clear();
+                postcard::to_io(&wit, &mut *buffer).expect("events encode into a Vec");
+                let result = bindings.call_process_packed(&mut live.store, buffer).await;
+                if buffer.capacity() > MAX_KEPT_BUFFER {
+                    *buffer = Vec::new();
+                }
                 result.map(Answer::Packed)
             }
             _ => return Err(CallError::Contract("not a processor".into())),

@@ -1,7 +1,7 @@
 //! Write trackway plugins in Rust.
 //!
 //! A trackway plugin is a WebAssembly component built for `wasm32-wasip2` that targets one of the
-//! three worlds of `wit/plugin.wit`: a `Processor` transforms, annotates or filters events, a
+//! worlds of `wit/plugin.wit`: a `Processor` transforms, annotates or filters events, a
 //! `Sink` delivers them somewhere, a `Source` brings them in. This crate owns the bindings to
 //! that contract (the only `wit_bindgen::generate!` of the guest side) and wraps them in plain Rust:
 //! implement one trait on your type, call its `export_*!` macro once, and the SDK keeps the

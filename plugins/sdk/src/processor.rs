@@ -193,6 +193,15 @@ mod tests {
         );
         assert_eq!(__process(&INSTANCE, Vec::new()), Vec::new());
 
+        // The packed transport: the same answers, through one buffer each way.
+        let batch = postcard::to_allocvec(&vec![event("a"), event("b")]).expect("encodes");
+        let answers: Vec<Processed> =
+            postcard::from_bytes(&__process_packed(&INSTANCE, batch)).expect("decodes");
+        assert_eq!(
+            answers,
+            vec![Processed::Keep, Processed::Replace(Vec::new())]
+        );
+
         // A failed re-init leaves no instance behind.
         assert!(__init(&INSTANCE, String::new()).is_err());
         assert_eq!(
