@@ -136,8 +136,9 @@ pub struct HostState {
     /// transaction per event. Writes go here as they are made (and to `pending`): a call that
     /// fails discards the whole instance, cache included, so what remains is exact as long as
     /// every successful call's writes are committed; the executor drops it
-    /// ([`crate::Instance::forget_cached_state`]) when a commit fails.
-    pub(crate) cache: HashMap<String, Option<Vec<u8>>>,
+    /// ([`crate::Instance::forget_cached_state`]) when a commit fails. Hashed with foldhash
+    /// (randomly seeded, as SipHash, at a fraction of its cost per key).
+    pub(crate) cache: HashMap<String, Option<Vec<u8>>, foldhash::fast::RandomState>,
     /// A dry-run instance (see [`crate::Instance::dry_run`]): reads the committed state only,
     /// caches nothing, and its writes are thrown away.
     pub(crate) dry: bool,
@@ -180,7 +181,7 @@ impl HostState {
             store: runtime.store.clone(),
             clock: runtime.clock.clone(),
             pending: Pending::default(),
-            cache: HashMap::new(),
+            cache: HashMap::default(),
             dry: false,
             deadline: Instant::now(),
             delivering: Vec::new(),
@@ -278,10 +279,15 @@ impl HostState {
     /// Record a state write of the current call: in `pending`, and in the cache (see there).
     fn write(&mut self, key: String, value: Option<Vec<u8>>) {
         if !self.dry {
-            if self.cache.len() >= STATE_CACHE_ENTRIES && !self.cache.contains_key(&key) {
-                self.cache.clear();
+            if let Some(cached) = self.cache.get_mut(&key) {
+                // Rewriting a cached key (the usual case) reuses its entry's allocations.
+                cached.clone_from(&value);
+            } else {
+                if self.cache.len() >= STATE_CACHE_ENTRIES {
+                    self.cache.clear();
+                }
+                self.cache.insert(key.clone(), value.clone());
             }
-            self.cache.insert(key.clone(), value.clone());
         }
         self.pending.state.insert(key, value);
     }
