@@ -1,9 +1,9 @@
 //! The only `bindgen!` of the host: Rust bindings for the worlds of `wit/plugin.wit`.
 //! `packed-processor`, `sink` and `source` reuse the interfaces generated for `processor`, so an
 //! event or an error is one Rust type whichever world it crosses. The shared types deserialize
-//! (serde) from the postcard buffers of `packed-processor`. The capabilities that reach outside (`redis`,
-//! `statsd`, `sql`, `http`) are async on the host: a plugin waiting on a server holds no thread,
-//! and the call's deadline keeps running while it waits.
+//! (serde) from the postcard buffers of `packed-processor`. The capabilities that reach outside
+//! (`redis`, `statsd`, `sql`, `http`) are async on the host: a plugin waiting on a server holds
+//! no thread, and the call's deadline keeps running while it waits.
 
 #![expect(
     missing_docs,

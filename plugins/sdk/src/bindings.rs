@@ -4,9 +4,8 @@
 //! inventory, redis, statsd, sql, http); each world module (`processor` and `packed_processor`,
 //! `sink`, `source`: one cargo feature per kind of stage) binds only that world's exports and
 //! points its imports back at `host` through `with`, so every world shares one `Event`, one
-//! `Error`, one `state::get`. Paths start
-//! with `trackway_plugin_sdk::` (not `crate::`) because the generated `export!` macros expand
-//! inside plugin crates.
+//! `Error`, one `state::get`. Paths start with `trackway_plugin_sdk::` (not `crate::`) because
+//! the generated `export!` macros expand inside plugin crates.
 //!
 //! Not part of the public API: plugins use the re-exports and wrappers at the crate root.
 

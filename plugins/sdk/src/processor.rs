@@ -38,8 +38,8 @@ pub trait Processor: Sized + 'static {
 ///
 /// Call it once, at the top level of the plugin crate: `trackway_plugin_sdk::export_processor!(MyType);`.
 /// The component exports the `packed-processor` world: each batch, and its results, cross the
-/// boundary as one buffer (the SDK decodes and encodes it), which costs the host and the plugin
-/// far less per event than the typed `processor` world, where every string is copied on its own.
+/// boundary as one buffer (the SDK decodes and encodes it), which costs less per event than the
+/// typed `processor` world, where every string crosses on its own (~15 % less for `semver`).
 /// `export_processor!(MyType, typed)` exports the typed world instead, for the host's own tests of
 /// that path; a plugin has no reason to.
 ///
