@@ -45,7 +45,7 @@ const ROUNDS: usize = 5;
 const RUN: Duration = Duration::from_secs(1);
 
 fn payload(i: usize) -> String {
-    // About 330 bytes, like a CI system's deployment report.
+    // About 250 bytes, like a CI system's deployment report.
     format!(
         r#"{{"version":"1.{}.{}","app":"app-{}","environment":"production","url":"https://ci.example.com/job/app-{}/build/{i}","commit":"9f2c4e7b1a3d5f6e8c0b2a4d6f8e0c2a4b6d8f0e","user":"deploy-bot","engine":"ansible","arguments":"--strategy parallel --limit web"}}"#,
         i / 100,
@@ -137,10 +137,9 @@ fn main() {
         }
         events.len()
     };
-    // Rounds alternate the sides, so a slower stretch of the machine (a neighbour's load, the
-    // heap's state right after the component was compiled, which made the native loop up to
-    // ~25 % slower) hits both alike; noise only ever adds time, so the best round of each side
-    // is its cost, and the medians show the spread.
+    // Rounds alternate the sides, so a slower stretch of the machine (a neighbour's load) hits
+    // both alike; noise only ever adds time, so the best round of each side is its cost, and the
+    // medians show the spread.
     let mut native_runs = Vec::with_capacity(ROUNDS);
     let mut wasm_runs = vec![Vec::with_capacity(ROUNDS); BATCHES.len()];
     for _ in 0..ROUNDS {

@@ -1,6 +1,7 @@
 //! The only `bindgen!` of the host: Rust bindings for the worlds of `wit/plugin.wit`.
-//! `packed-processor`, `sink` and `source` reuse the interfaces generated for `processor`, so an
-//! event or an error is one Rust type whichever world it crosses. The shared types deserialize
+//! `packed-processor`, `sink` and `source` reuse the interfaces generated for `processor` (a
+//! `with` of the whole `trackway:plugin` package), so an event or an error is one Rust type
+//! whichever world it crosses. The shared types deserialize
 //! (serde) from the postcard buffers of `packed-processor`. The capabilities that reach outside
 //! (`redis`, `statsd`, `sql`, `http`) are async on the host: a plugin waiting on a server holds
 //! no thread, and the call's deadline keeps running while it waits.
@@ -32,18 +33,7 @@ pub mod packed_processor {
         path: "../../wit",
         world: "packed-processor",
         exports: { default: async },
-        with: {
-            "trackway:plugin/types": super::processor::trackway::plugin::types,
-            "trackway:plugin/log": super::processor::trackway::plugin::log,
-            "trackway:plugin/clock": super::processor::trackway::plugin::clock,
-            "trackway:plugin/state": super::processor::trackway::plugin::state,
-            "trackway:plugin/history": super::processor::trackway::plugin::history,
-            "trackway:plugin/inventory": super::processor::trackway::plugin::inventory,
-            "trackway:plugin/redis": super::processor::trackway::plugin::redis,
-            "trackway:plugin/statsd": super::processor::trackway::plugin::statsd,
-            "trackway:plugin/sql": super::processor::trackway::plugin::sql,
-            "trackway:plugin/http": super::processor::trackway::plugin::http,
-        },
+        with: { "trackway:plugin": super::processor::trackway::plugin },
     });
 }
 
@@ -53,18 +43,7 @@ pub mod sink {
         path: "../../wit",
         world: "sink",
         exports: { default: async },
-        with: {
-            "trackway:plugin/types": super::processor::trackway::plugin::types,
-            "trackway:plugin/log": super::processor::trackway::plugin::log,
-            "trackway:plugin/clock": super::processor::trackway::plugin::clock,
-            "trackway:plugin/state": super::processor::trackway::plugin::state,
-            "trackway:plugin/history": super::processor::trackway::plugin::history,
-            "trackway:plugin/inventory": super::processor::trackway::plugin::inventory,
-            "trackway:plugin/redis": super::processor::trackway::plugin::redis,
-            "trackway:plugin/statsd": super::processor::trackway::plugin::statsd,
-            "trackway:plugin/sql": super::processor::trackway::plugin::sql,
-            "trackway:plugin/http": super::processor::trackway::plugin::http,
-        },
+        with: { "trackway:plugin": super::processor::trackway::plugin },
     });
 }
 
@@ -74,18 +53,7 @@ pub mod source {
         path: "../../wit",
         world: "source",
         exports: { default: async },
-        with: {
-            "trackway:plugin/types": super::processor::trackway::plugin::types,
-            "trackway:plugin/log": super::processor::trackway::plugin::log,
-            "trackway:plugin/clock": super::processor::trackway::plugin::clock,
-            "trackway:plugin/state": super::processor::trackway::plugin::state,
-            "trackway:plugin/history": super::processor::trackway::plugin::history,
-            "trackway:plugin/inventory": super::processor::trackway::plugin::inventory,
-            "trackway:plugin/redis": super::processor::trackway::plugin::redis,
-            "trackway:plugin/statsd": super::processor::trackway::plugin::statsd,
-            "trackway:plugin/sql": super::processor::trackway::plugin::sql,
-            "trackway:plugin/http": super::processor::trackway::plugin::http,
-        },
+        with: { "trackway:plugin": super::processor::trackway::plugin },
     });
 }
 

@@ -301,7 +301,8 @@ impl Runtime {
             .map_err(compile_error)?;
         let ty = component.component_type();
         let exports: BTreeSet<&str> = ty.exports(&flavour.engine).map(|(n, _)| n).collect();
-        let world = if exports.contains("process") || exports.contains("process-packed") {
+        let packed = exports.contains("process-packed");
+        let world = if packed || exports.contains("process") {
             World::Processor
         } else if exports.contains("deliver") {
             World::Sink
@@ -346,7 +347,7 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(link_error)?;
         let pre = match world {
-            World::Processor if exports.contains("process-packed") => Pre::PackedProcessor(
+            World::Processor if packed => Pre::PackedProcessor(
                 packed_processor::PackedProcessorPre::new(instance_pre).map_err(link_error)?,
             ),
             World::Processor => {

@@ -23,106 +23,72 @@ pub mod host {
     });
 }
 
-/// Bindings of the `processor` world's exports (`export_processor!(T, typed)`).
-#[cfg(feature = "processor")]
-pub mod processor {
-    wit_bindgen::generate!({
-        world: "processor",
-        path: "../../wit",
-        with: {
-            "trackway:plugin/types@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::types,
-            "trackway:plugin/log@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::log,
-            "trackway:plugin/clock@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::clock,
-            "trackway:plugin/state@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::state,
-            "trackway:plugin/history@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::history,
-            "trackway:plugin/inventory@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::inventory,
-            "trackway:plugin/redis@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::redis,
-            "trackway:plugin/statsd@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::statsd,
-            "trackway:plugin/sql@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::sql,
-            "trackway:plugin/http@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::http,
-        },
-        pub_export_macro: true,
-        export_macro_name: "__export_processor_world",
-        default_bindings_module: "trackway_plugin_sdk::bindings::processor",
-        runtime_path: "trackway_plugin_sdk::__private::wit_bindgen::rt",
-    });
+/// A module binding the exports of one world, its imports pointed at [`host`]'s interfaces
+/// (wit-bindgen's `with` names interfaces one by one, so the list lives here once).
+macro_rules! world {
+    ($(#[$attr:meta])* $module:ident, $world:tt, $export_macro:tt, $path:tt) => {
+        $(#[$attr])*
+        pub mod $module {
+            wit_bindgen::generate!({
+                world: $world,
+                path: "../../wit",
+                with: {
+                    "trackway:plugin/types@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::types,
+                    "trackway:plugin/log@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::log,
+                    "trackway:plugin/clock@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::clock,
+                    "trackway:plugin/state@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::state,
+                    "trackway:plugin/history@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::history,
+                    "trackway:plugin/inventory@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::inventory,
+                    "trackway:plugin/redis@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::redis,
+                    "trackway:plugin/statsd@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::statsd,
+                    "trackway:plugin/sql@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::sql,
+                    "trackway:plugin/http@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::http,
+                },
+                pub_export_macro: true,
+                export_macro_name: $export_macro,
+                default_bindings_module: $path,
+                runtime_path: "trackway_plugin_sdk::__private::wit_bindgen::rt",
+            });
+        }
+    };
 }
 
-/// Bindings of the `packed-processor` world's exports (what `export_processor!` exports).
-#[cfg(feature = "processor")]
-pub mod packed_processor {
-    wit_bindgen::generate!({
-        world: "packed-processor",
-        path: "../../wit",
-        with: {
-            "trackway:plugin/types@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::types,
-            "trackway:plugin/log@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::log,
-            "trackway:plugin/clock@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::clock,
-            "trackway:plugin/state@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::state,
-            "trackway:plugin/history@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::history,
-            "trackway:plugin/inventory@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::inventory,
-            "trackway:plugin/redis@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::redis,
-            "trackway:plugin/statsd@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::statsd,
-            "trackway:plugin/sql@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::sql,
-            "trackway:plugin/http@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::http,
-        },
-        pub_export_macro: true,
-        export_macro_name: "__export_packed_processor_world",
-        default_bindings_module: "trackway_plugin_sdk::bindings::packed_processor",
-        runtime_path: "trackway_plugin_sdk::__private::wit_bindgen::rt",
-    });
-}
+world!(
+    /// Bindings of the `processor` world's exports (`export_processor!(T, typed)`).
+    #[cfg(feature = "processor")]
+    processor,
+    "processor",
+    "__export_processor_world",
+    "trackway_plugin_sdk::bindings::processor"
+);
 
-/// Bindings of the `sink` world's exports.
-#[cfg(feature = "sink")]
-pub mod sink {
-    wit_bindgen::generate!({
-        world: "sink",
-        path: "../../wit",
-        with: {
-            "trackway:plugin/types@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::types,
-            "trackway:plugin/log@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::log,
-            "trackway:plugin/clock@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::clock,
-            "trackway:plugin/state@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::state,
-            "trackway:plugin/history@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::history,
-            "trackway:plugin/inventory@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::inventory,
-            "trackway:plugin/redis@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::redis,
-            "trackway:plugin/statsd@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::statsd,
-            "trackway:plugin/sql@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::sql,
-            "trackway:plugin/http@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::http,
-        },
-        pub_export_macro: true,
-        export_macro_name: "__export_sink_world",
-        default_bindings_module: "trackway_plugin_sdk::bindings::sink",
-        runtime_path: "trackway_plugin_sdk::__private::wit_bindgen::rt",
-    });
-}
+world!(
+    /// Bindings of the `packed-processor` world's exports (what `export_processor!` exports).
+    #[cfg(feature = "processor")]
+    packed_processor,
+    "packed-processor",
+    "__export_packed_processor_world",
+    "trackway_plugin_sdk::bindings::packed_processor"
+);
 
-/// Bindings of the `source` world's exports.
-#[cfg(feature = "source")]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the generated lowering of `http-request` passes its fields flat"
-)]
-pub mod source {
-    wit_bindgen::generate!({
-        world: "source",
-        path: "../../wit",
-        with: {
-            "trackway:plugin/types@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::types,
-            "trackway:plugin/log@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::log,
-            "trackway:plugin/clock@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::clock,
-            "trackway:plugin/state@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::state,
-            "trackway:plugin/history@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::history,
-            "trackway:plugin/inventory@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::inventory,
-            "trackway:plugin/redis@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::redis,
-            "trackway:plugin/statsd@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::statsd,
-            "trackway:plugin/sql@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::sql,
-            "trackway:plugin/http@0.1.0": trackway_plugin_sdk::bindings::host::trackway::plugin::http,
-        },
-        pub_export_macro: true,
-        export_macro_name: "__export_source_world",
-        default_bindings_module: "trackway_plugin_sdk::bindings::source",
-        runtime_path: "trackway_plugin_sdk::__private::wit_bindgen::rt",
-    });
-}
+world!(
+    /// Bindings of the `sink` world's exports.
+    #[cfg(feature = "sink")]
+    sink,
+    "sink",
+    "__export_sink_world",
+    "trackway_plugin_sdk::bindings::sink"
+);
+
+world!(
+    /// Bindings of the `source` world's exports.
+    #[cfg(feature = "source")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the generated lowering of `http-request` passes its fields flat"
+    )]
+    source,
+    "source",
+    "__export_source_world",
+    "trackway_plugin_sdk::bindings::source"
+);
