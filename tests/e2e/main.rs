@@ -17,6 +17,8 @@
 //!   on 5xx, an ungranted host dead-lettered.
 //! - `track`: the `trackway track` and `trackway tasks` commands (the seed's CLI) against a server.
 //! - `validate`: `trackway validate`.
+//! - `state`: a processor's `state` across calls (the SDK's memory of it, the host's `state-kept`),
+//!   through the runtime with the bundled `semver`.
 //! - `sandbox`: misbehaving plugins (deadline, memory, panic) do not take the engine down.
 //! - `crash`: `kill -9` while events are posted loses nothing and duplicates nothing.
 //! - `examples`: the custom plugin of `examples/custom-plugin`, built as its author would, then
@@ -33,6 +35,7 @@ mod notify;
 mod openapi;
 mod sandbox;
 mod services;
+mod state;
 mod tasks;
 mod track;
 mod validate;

@@ -139,6 +139,10 @@ pub struct HostState {
     /// ([`crate::Instance::forget_cached_state`]) when a commit fails. Hashed with foldhash
     /// (randomly seeded, as SipHash, at a fraction of its cost per key).
     pub(crate) cache: HashMap<String, Option<Vec<u8>>, foldhash::fast::RandomState>,
+    /// Whether the stage's state is what the instance left it as (`state-kept` of
+    /// `process-packed`, so a guest may cache it too): false until the first call, and after
+    /// [`crate::Instance::forget_cached_state`].
+    pub(crate) state_kept: bool,
     /// A dry-run instance (see [`crate::Instance::dry_run`]): reads the committed state only,
     /// caches nothing, and its writes are thrown away.
     pub(crate) dry: bool,
@@ -182,6 +186,7 @@ impl HostState {
             clock: runtime.clock.clone(),
             pending: Pending::default(),
             cache: HashMap::default(),
+            state_kept: false,
             dry: false,
             deadline: Instant::now(),
             delivering: Vec::new(),
@@ -277,7 +282,7 @@ impl state::Host for HostState {
 
 impl HostState {
     /// Record a state write of the current call: in `pending`, and in the cache (see there).
-    fn write(&mut self, key: String, value: Option<Vec<u8>>) {
+    pub(crate) fn write(&mut self, key: String, value: Option<Vec<u8>>) {
         if !self.dry {
             if let Some(cached) = self.cache.get_mut(&key) {
                 // Rewriting a cached key (the usual case) reuses its entry's allocations.

@@ -273,7 +273,9 @@ impl Instance {
     /// successful call could not be committed, so the next call reads the store again.
     pub fn forget_cached_state(&mut self) {
         if let Some(live) = &mut self.live {
-            live.store.data_mut().cache.clear();
+            let host = live.store.data_mut();
+            host.cache.clear();
+            host.state_kept = false;
         }
     }
 
@@ -291,26 +293,37 @@ impl Instance {
             Bindings::PackedProcessor(bindings, buffer) => {
                 buffer.clear();
                 postcard::to_io(&wit, &mut *buffer).expect("events encode into a Vec");
-                let result = bindings.call_process_packed(&mut live.store, buffer).await;
+                let host = live.store.data_mut();
+                let state_kept = std::mem::replace(&mut host.state_kept, true) && !host.dry;
+                let result = bindings
+                    .call_process_packed(&mut live.store, buffer, state_kept)
+                    .await;
                 if buffer.capacity() > MAX_KEPT_BUFFER {
                     *buffer = Vec::new();
                 }
-                result.map(Answer::Packed)
+                result.map(|bytes| {
+                    let host = live.store.data_mut();
+                    let answer = unpack(&bytes, host.grants.contains_key("state"));
+                    Answer::Packed(answer.map(|answer| {
+                        // Recorded as if made through `state`: committed, or discarded, with
+                        // the call's other writes.
+                        for (key, value) in answer.state {
+                            host.write(key, value);
+                        }
+                        answer.results
+                    }))
+                })
             }
             _ => return Err(CallError::Contract("not a processor".into())),
         };
         let (answer, pending) = self.settle(result)?;
         let outputs: Vec<types::Processed> = match answer {
             Answer::Typed(outputs) => outputs,
-            Answer::Packed(bytes) => match postcard::from_bytes(&bytes) {
-                Ok(outputs) => outputs,
-                Err(error) => {
-                    self.live = None;
-                    return Err(CallError::Contract(format!(
-                        "process-packed returned a buffer that is not a list<processed>: {error}"
-                    )));
-                }
-            },
+            Answer::Packed(Ok(outputs)) => outputs,
+            Answer::Packed(Err(error)) => {
+                self.live = None;
+                return Err(CallError::Contract(error));
+            }
         };
         if outputs.len() != events.len() {
             self.live = None;
@@ -440,8 +453,19 @@ impl Instance {
 enum Answer {
     /// `process`: the results, lifted.
     Typed(Vec<types::Processed>),
-    /// `process-packed`: the results, still encoded.
-    Packed(Vec<u8>),
+    /// `process-packed`: the results decoded, or why they could not be.
+    Packed(Result<Vec<types::Processed>, String>),
+}
+
+/// Decode the answer of `process-packed`: state writes only from a stage granted `state`.
+fn unpack(bytes: &[u8], state_granted: bool) -> Result<types::PackedAnswer, String> {
+    let answer: types::PackedAnswer = postcard::from_bytes(bytes).map_err(|error| {
+        format!("process-packed returned a buffer that is not a packed-answer: {error}")
+    })?;
+    if !answer.state.is_empty() && !state_granted {
+        return Err("process-packed returned state writes without the `state` grant".into());
+    }
+    Ok(answer)
 }
 
 /// The export `name` of `instance` as a typed function.
@@ -485,5 +509,27 @@ fn classify(
         },
         Some(Trap::OutOfFuel) => CallError::OutOfFuel,
         _ => CallError::Trap(format!("{error:#}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_packed_answer_writes_state_only_with_the_grant() {
+        // No results; one write, `k` = `1` (postcard: lengths and the option tag as varints).
+        let bytes = [0, 1, 1, b'k', 1, 1, b'1'];
+        let answer = unpack(&bytes, true).expect("a packed-answer");
+        assert!(answer.results.is_empty());
+        assert_eq!(answer.state, vec![("k".to_owned(), Some(b"1".to_vec()))]);
+        assert_eq!(
+            unpack(&bytes, false).expect_err("no grant"),
+            "process-packed returned state writes without the `state` grant"
+        );
+        // Without writes, no grant is needed; a truncated buffer is a contract error.
+        assert!(unpack(&[0, 0], false).is_ok());
+        let error = unpack(&bytes[..5], true).expect_err("truncated");
+        assert!(error.starts_with("process-packed returned a buffer that is not a packed-answer"));
     }
 }

@@ -9,7 +9,8 @@ use std::cell::RefCell;
 use std::thread::LocalKey;
 
 use crate::__private::{check_batch_len, not_initialised};
-use crate::{Error, Event, Processed};
+use crate::bindings::host::trackway::plugin::types::PackedAnswer;
+use crate::{Error, Event, Processed, state};
 
 /// A processor plugin: the state `init` builds from its config, and what it does per event.
 pub trait Processor: Sized + 'static {
@@ -69,8 +70,11 @@ macro_rules! export_processor {
                     $crate::processor::__init::<$ty>(&INSTANCE, config)
                 }
 
-                fn process_packed(batch: ::std::vec::Vec<u8>) -> ::std::vec::Vec<u8> {
-                    $crate::processor::__process_packed::<$ty>(&INSTANCE, batch)
+                fn process_packed(
+                    batch: ::std::vec::Vec<u8>,
+                    state_kept: bool,
+                ) -> ::std::vec::Vec<u8> {
+                    $crate::processor::__process_packed::<$ty>(&INSTANCE, batch, state_kept)
                 }
             }
 
@@ -127,16 +131,26 @@ pub fn __process<T: Processor>(slot: &'static Slot<T>, events: Vec<Event>) -> Ve
     })
 }
 
-/// `process-packed`: [`__process`] on the events the host encoded in `batch`, its results
-/// encoded the same way (postcard, see the world in `wit/plugin.wit`). A batch that does not
-/// decode is the host's bug: the instance traps, and the host reports it.
+/// `process-packed`: [`__process`] on the events the host encoded in `batch`, its results and
+/// the batch's state writes (see [`crate::state`]) encoded the same way (postcard, see the world
+/// in `wit/plugin.wit`). A batch that does not decode is the host's bug: the instance traps, and
+/// the host reports it.
 #[doc(hidden)]
-pub fn __process_packed<T: Processor>(slot: &'static Slot<T>, batch: Vec<u8>) -> Vec<u8> {
+pub fn __process_packed<T: Processor>(
+    slot: &'static Slot<T>,
+    batch: Vec<u8>,
+    state_kept: bool,
+) -> Vec<u8> {
     let events: Vec<Event> =
         postcard::from_bytes(&batch).expect("the host sends a postcard-encoded list<event>");
     drop(batch);
-    let outputs = __process(slot, events);
-    postcard::to_allocvec(&outputs).expect("results encode")
+    state::begin_batch(state_kept);
+    let results = __process(slot, events);
+    let answer = PackedAnswer {
+        results,
+        state: state::end_batch(),
+    };
+    postcard::to_allocvec(&answer).expect("the answer encodes")
 }
 
 #[cfg(test)]
@@ -195,12 +209,13 @@ mod tests {
 
         // The packed transport: the same answers, through one buffer each way.
         let batch = postcard::to_allocvec(&vec![event("a"), event("b")]).expect("encodes");
-        let answers: Vec<Processed> =
-            postcard::from_bytes(&__process_packed(&INSTANCE, batch)).expect("decodes");
+        let answer: PackedAnswer =
+            postcard::from_bytes(&__process_packed(&INSTANCE, batch, true)).expect("decodes");
         assert_eq!(
-            answers,
+            answer.results,
             vec![Processed::Keep, Processed::Replace(Vec::new())]
         );
+        assert_eq!(answer.state, Vec::new());
 
         // A failed re-init leaves no instance behind.
         assert!(__init(&INSTANCE, String::new()).is_err());
