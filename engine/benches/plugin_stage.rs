@@ -3,10 +3,11 @@
 //! and 256, next to the same stage called natively.
 //!
 //! Both sides start from the executor's events and end with the executor's [`Output`]s. The
-//! wasm figure is everything the executor pays per event: converting events to the WIT record,
-//! the call, the guest's work, the host `state` read and write, converting and checking the
-//! answers. The native figure is the same stage compiled natively (`Semver::step`: everything
-//! the plugin's `process` does but its two host calls) with a `HashMap` of bytes for `state`,
+//! wasm figure is everything the executor pays per event: encoding the events, the call, the
+//! guest's work (its `state` reads and writes: host calls for what the SDK has not seen yet,
+//! the writes returned with the answers), decoding and checking the answers, recording the
+//! writes. The native figure is the same stage compiled natively (`Semver::step`: everything
+//! the plugin's `process` does but its two `state` calls) with a `HashMap` of bytes for `state`,
 //! its input made as the boundary makes it (the id as text, every field the plugin's own) and
 //! its answer turned into an [`Output`] by the same `Output::annotated` as the wasm side. Each
 //! figure is the best of five rounds that alternate the sides. Both sides run with the

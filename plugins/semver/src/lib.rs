@@ -84,7 +84,7 @@ impl Processor for Semver {
 impl Semver {
     /// The whole per-event step, given what `state` holds for the event's subject: the answer,
     /// and the text to store for the subject when it changes. [`Processor::process`] adds only
-    /// the two host calls; the host's benchmark runs this natively as the stage's native twin.
+    /// the two `state` calls; the host's benchmark runs this natively as the stage's native twin.
     pub fn step(&self, event: Event, stored: Option<&[u8]>) -> (Processed, Option<String>) {
         let previous = stored.and_then(|bytes| stored_version(&event, bytes));
         // The stage only adds `semver.*` attributes to an event that has none yet (the usual
