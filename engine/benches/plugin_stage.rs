@@ -11,7 +11,8 @@
 //! its input made as the boundary makes it (the id as text, every field the plugin's own) and
 //! its answer turned into an [`Output`] by the same `Output::annotated` as the wasm side. Each
 //! figure is the best of five rounds that alternate the sides. Both sides run with the
-//! allocator of the `trackway` binary.
+//! allocator of the `trackway` binary, and are compiled as the plugins are (fat LTO, one codegen
+//! unit: `[profile.bench]` in the workspace's `Cargo.toml`).
 //!
 //! Run: `cargo bench -p trackway --bench plugin_stage` (results in BENCHMARKS.md).
 //!

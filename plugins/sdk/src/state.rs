@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 
 use foldhash::fast::FixedState;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
