@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use trackway_runtime::{
-    Instance, Limits, Output, Pending, PluginSource, Runtime, RuntimeOptions, StageContext,
-    SystemClock,
+    Instance, Output, Pending, PluginSource, Runtime, RuntimeOptions, StageContext, SystemClock,
 };
 use trackway_store::{Event, Store, Ulid, WriteBatch};
 
@@ -49,11 +48,7 @@ impl Stage {
             stage: "semver".into(),
             plugin: "semver".into(),
         };
-        let limits = Limits {
-            timeout_ms: 10_000,
-            max_memory_bytes: 64 << 20,
-            fuel: None,
-        };
+        let limits = trackway::pipelines::limits(&trackway_config::Limits::default());
         let grants = [("state".to_owned(), Vec::new())].into();
         self.runtime.instance(
             plugin,

@@ -301,18 +301,7 @@ impl Instance {
                 if buffer.capacity() > MAX_KEPT_BUFFER {
                     *buffer = Vec::new();
                 }
-                result.map(|bytes| {
-                    let host = live.store.data_mut();
-                    let answer = unpack(&bytes, host.grants.contains_key("state"));
-                    Answer::Packed(answer.map(|answer| {
-                        // Recorded as if made through `state`: committed, or discarded, with
-                        // the call's other writes.
-                        for (key, value) in answer.state {
-                            host.write(key, value);
-                        }
-                        answer.results
-                    }))
-                })
+                result.map(|bytes| Answer::Packed(unpack(live.store.data_mut(), &bytes)))
             }
             _ => return Err(CallError::Contract("not a processor".into())),
         };
@@ -457,8 +446,18 @@ enum Answer {
     Packed(Result<Vec<types::Processed>, String>),
 }
 
+/// The results of `process-packed`'s answer, its state writes recorded in `host` as if made
+/// through `state` (so they are committed, or discarded, with the call's other writes).
+fn unpack(host: &mut HostState, bytes: &[u8]) -> Result<Vec<types::Processed>, String> {
+    let answer = decode_answer(bytes, host.grants.contains_key("state"))?;
+    for (key, value) in answer.state {
+        host.write(key, value);
+    }
+    Ok(answer.results)
+}
+
 /// Decode the answer of `process-packed`: state writes only from a stage granted `state`.
-fn unpack(bytes: &[u8], state_granted: bool) -> Result<types::PackedAnswer, String> {
+fn decode_answer(bytes: &[u8], state_granted: bool) -> Result<types::PackedAnswer, String> {
     let answer: types::PackedAnswer = postcard::from_bytes(bytes).map_err(|error| {
         format!("process-packed returned a buffer that is not a packed-answer: {error}")
     })?;
@@ -520,16 +519,16 @@ mod tests {
     fn a_packed_answer_writes_state_only_with_the_grant() {
         // No results; one write, `k` = `1` (postcard: lengths and the option tag as varints).
         let bytes = [0, 1, 1, b'k', 1, 1, b'1'];
-        let answer = unpack(&bytes, true).expect("a packed-answer");
+        let answer = decode_answer(&bytes, true).expect("a packed-answer");
         assert!(answer.results.is_empty());
         assert_eq!(answer.state, vec![("k".to_owned(), Some(b"1".to_vec()))]);
         assert_eq!(
-            unpack(&bytes, false).expect_err("no grant"),
+            decode_answer(&bytes, false).expect_err("no grant"),
             "process-packed returned state writes without the `state` grant"
         );
         // Without writes, no grant is needed; a truncated buffer is a contract error.
-        assert!(unpack(&[0, 0], false).is_ok());
-        let error = unpack(&bytes[..5], true).expect_err("truncated");
+        assert!(decode_answer(&[0, 0], false).is_ok());
+        let error = decode_answer(&bytes[..5], true).expect_err("truncated");
         assert!(error.starts_with("process-packed returned a buffer that is not a packed-answer"));
     }
 }

@@ -49,12 +49,27 @@ pub trait Processor: Sized + 'static {
 #[macro_export]
 macro_rules! export_processor {
     ($ty:ty) => {
-        $crate::export_processor!(@world $ty, packed_processor, __export_packed_processor_world);
+        $crate::export_processor!(@world $ty, packed_processor, __export_packed_processor_world,
+            fn process_packed(
+                batch: ::std::vec::Vec<u8>,
+                state_kept: bool,
+            ) -> ::std::vec::Vec<u8> {
+                $crate::processor::__process_packed::<$ty>(&INSTANCE, batch, state_kept)
+            }
+        );
     };
     ($ty:ty, typed) => {
-        $crate::export_processor!(@world $ty, processor, __export_processor_world);
+        $crate::export_processor!(@world $ty, processor, __export_processor_world,
+            fn process(
+                events: ::std::vec::Vec<$crate::Event>,
+            ) -> ::std::vec::Vec<$crate::Processed> {
+                $crate::processor::__process::<$ty>(&INSTANCE, events)
+            }
+        );
     };
-    (@world $ty:ty, $world:ident, $export:ident) => {
+    // The world's `Guest` impl: `init`, and the batch export given as `$process` (it names the
+    // `INSTANCE` declared here: items are not hygienic in `macro_rules!`).
+    (@world $ty:ty, $world:ident, $export:ident, $($process:tt)*) => {
         const _: () = {
             ::std::thread_local! {
                 static INSTANCE: ::core::cell::RefCell<::core::option::Option<$ty>> =
@@ -63,33 +78,14 @@ macro_rules! export_processor {
 
             struct TrackwayProcessor;
 
-            impl $crate::bindings::packed_processor::Guest for TrackwayProcessor {
+            impl $crate::bindings::$world::Guest for TrackwayProcessor {
                 fn init(
                     config: ::std::string::String,
                 ) -> ::core::result::Result<(), $crate::Error> {
                     $crate::processor::__init::<$ty>(&INSTANCE, config)
                 }
 
-                fn process_packed(
-                    batch: ::std::vec::Vec<u8>,
-                    state_kept: bool,
-                ) -> ::std::vec::Vec<u8> {
-                    $crate::processor::__process_packed::<$ty>(&INSTANCE, batch, state_kept)
-                }
-            }
-
-            impl $crate::bindings::processor::Guest for TrackwayProcessor {
-                fn init(
-                    config: ::std::string::String,
-                ) -> ::core::result::Result<(), $crate::Error> {
-                    $crate::processor::__init::<$ty>(&INSTANCE, config)
-                }
-
-                fn process(
-                    events: ::std::vec::Vec<$crate::Event>,
-                ) -> ::std::vec::Vec<$crate::Processed> {
-                    $crate::processor::__process::<$ty>(&INSTANCE, events)
-                }
+                $($process)*
             }
 
             #[cfg(target_arch = "wasm32")]
