@@ -92,6 +92,8 @@ pub mod http;
 pub mod inventory;
 pub mod log;
 #[cfg(feature = "processor")]
+mod packed;
+#[cfg(feature = "processor")]
 pub mod processor;
 pub mod redis;
 #[cfg(feature = "sink")]

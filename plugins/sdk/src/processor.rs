@@ -127,18 +127,16 @@ pub fn __process<T: Processor>(slot: &'static Slot<T>, events: Vec<Event>) -> Ve
     })
 }
 
-/// `process-packed`: [`__process`] on the events the host encoded in `batch`, its results and
-/// the batch's state writes (see [`crate::state`]) encoded the same way (postcard, see the world
-/// in `wit/plugin.wit`). A batch that does not decode is the host's bug: the instance traps, and
-/// the host reports it.
+/// `process-packed`: [`__process`] on the events the host encoded in `batch` (see
+/// [`crate::packed`]), its results and the batch's state writes (see [`crate::state`]) encoded
+/// the same way (postcard, see the world in `wit/plugin.wit`).
 #[doc(hidden)]
 pub fn __process_packed<T: Processor>(
     slot: &'static Slot<T>,
     batch: Vec<u8>,
     state_kept: bool,
 ) -> Vec<u8> {
-    let events: Vec<Event> =
-        postcard::from_bytes(&batch).expect("the host sends a postcard-encoded list<event>");
+    let events = crate::packed::decode_events(&batch);
     drop(batch);
     state::begin_batch(state_kept);
     let results = __process(slot, events);

@@ -1,0 +1,149 @@
+//! The batch of `process-packed` (see the `packed-processor` world in `wit/plugin.wit`): a
+//! postcard-encoded `list<event>`, read here by hand.
+//!
+//! postcard's serde decoder would check the UTF-8 of every string again and go through serde's
+//! visitors field by field, about a tenth of a `semver` call. The strings are taken as the host
+//! wrote them instead, as wit-bindgen's own string lifting does in release builds: the host
+//! encodes the batch from Rust strings, valid by construction (and a host that broke that
+//! contract could as well write anywhere in the instance's memory). Debug builds check them.
+//!
+//! A batch that does not decode is the host's bug: the instance traps, and the host reports it.
+
+use crate::Event;
+
+/// The events of `batch`.
+pub(crate) fn decode_events(batch: &[u8]) -> Vec<Event> {
+    let mut reader = Reader(batch);
+    let count = reader.len();
+    // Every event takes more than one byte: a corrupt count fails below, not in the allocator.
+    let mut events = Vec::with_capacity(count.min(batch.len()));
+    for _ in 0..count {
+        events.push(reader.event());
+    }
+    assert!(reader.0.is_empty(), "the batch has bytes after its events");
+    events
+}
+
+/// The unread rest of a batch.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    /// An `event` record: its fields in the WIT order, as postcard writes a struct.
+    fn event(&mut self) -> Event {
+        // Fields are evaluated in the order written, which is the order of the wire.
+        Event {
+            id: self.text(),
+            org: self.text(),
+            kind: self.text(),
+            source: self.text(),
+            time: self.varint(),
+            subject: self.text(),
+            attributes: {
+                let count = self.len();
+                (0..count).map(|_| (self.text(), self.text())).collect()
+            },
+            payload: self.text(),
+            parent: match self.byte() {
+                0 => None,
+                1 => Some(self.text()),
+                tag => panic!("invalid option tag {tag} in the batch"),
+            },
+        }
+    }
+
+    fn byte(&mut self) -> u8 {
+        let (&byte, rest) = self.0.split_first().expect("the batch is truncated");
+        self.0 = rest;
+        byte
+    }
+
+    /// An unsigned LEB128 integer (postcard's `varint`).
+    fn varint(&mut self) -> u64 {
+        let mut value = 0;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte();
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return value;
+            }
+        }
+        panic!("a varint of the batch is too long")
+    }
+
+    /// A length (of a string or a list).
+    fn len(&mut self) -> usize {
+        usize::try_from(self.varint()).expect("a length of the batch fits in memory")
+    }
+
+    /// A string: its length, then its UTF-8 bytes.
+    fn text(&mut self) -> String {
+        let len = self.len();
+        let (bytes, rest) = self
+            .0
+            .split_at_checked(len)
+            .expect("the batch is truncated");
+        self.0 = rest;
+        host_text(bytes).to_owned()
+    }
+}
+
+/// `bytes` as text the host wrote (see the module's comment).
+#[expect(
+    unsafe_code,
+    reason = "the host's strings are trusted to be UTF-8, as in wit-bindgen's string lifting"
+)]
+fn host_text(bytes: &[u8]) -> &str {
+    if cfg!(debug_assertions) {
+        std::str::from_utf8(bytes).expect("the host writes UTF-8")
+    } else {
+        // SAFETY: the host encodes the batch from Rust strings (see the module's comment).
+        unsafe { std::str::from_utf8_unchecked(bytes) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(i: u64) -> Event {
+        Event {
+            id: format!("01J000000000000000000000{i:02}"),
+            org: "acme".into(),
+            kind: "deployment.finished".into(),
+            source: "api".into(),
+            // Several varint bytes.
+            time: 1_700_000_000_000 + i,
+            subject: "prod/wéb".into(),
+            attributes: (0..i)
+                .map(|n| (format!("k{n}"), "välue".repeat(n as usize)))
+                .collect(),
+            // Longer than 127 bytes: a two-byte length.
+            payload: format!(r#"{{"version":"1.{i}.0","note":"{}"}}"#, "x".repeat(200)),
+            parent: (i % 2 == 1).then(|| format!("01J0000000000000000000PA{i:02}")),
+        }
+    }
+
+    #[test]
+    fn reads_what_postcard_writes() {
+        let events: Vec<Event> = (0..5).map(event).collect();
+        let batch = postcard::to_allocvec(&events).expect("encodes");
+        assert_eq!(decode_events(&batch), events);
+        let empty = postcard::to_allocvec(&Vec::<Event>::new()).expect("encodes");
+        assert_eq!(decode_events(&empty), Vec::new());
+    }
+
+    #[test]
+    #[should_panic(expected = "the batch is truncated")]
+    fn a_truncated_batch_is_refused() {
+        let batch = postcard::to_allocvec(&vec![event(3)]).expect("encodes");
+        decode_events(&batch[..batch.len() - 1]);
+    }
+
+    #[test]
+    #[should_panic(expected = "the batch has bytes after its events")]
+    fn trailing_bytes_are_refused() {
+        let mut batch = postcard::to_allocvec(&vec![event(1)]).expect("encodes");
+        batch.push(0);
+        decode_events(&batch);
+    }
+}
