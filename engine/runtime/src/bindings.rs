@@ -1,8 +1,8 @@
 //! The only `bindgen!` of the host: Rust bindings for the worlds of `wit/plugin.wit`.
 //! `packed-processor`, `sink` and `source` reuse the interfaces generated for `processor` (a
 //! `with` of the whole `trackway:plugin` package), so an event or an error is one Rust type
-//! whichever world it crosses. The shared types deserialize
-//! (serde) from the postcard buffers of `packed-processor`. The capabilities that reach outside
+//! whichever world it crosses. The shared types (de)serialize
+//! (serde) as in the postcard buffers of `packed-processor` (the runtime's tests encode answers). The capabilities that reach outside
 //! (`redis`, `statsd`, `sql`, `http`) are async on the host: a plugin waiting on a server holds
 //! no thread, and the call's deadline keeps running while it waits.
 
@@ -23,7 +23,7 @@ pub mod processor {
             "trackway:plugin/http": async,
         },
         exports: { default: async },
-        additional_derives: [serde::Deserialize],
+        additional_derives: [serde::Serialize, serde::Deserialize],
     });
 }
 

@@ -1,6 +1,5 @@
 //! Conversions between the store's [`Event`] and the WIT `event` record.
 
-use serde::Serialize;
 use trackway_store::{Event, Ulid};
 use ulid::ULID_LEN;
 use wasmtime::component::{ComponentType, Lower};
@@ -9,9 +8,8 @@ use crate::bindings::types;
 
 /// The WIT `event` record lowered straight from a store [`Event`]: a call copies these strings
 /// into the instance's memory, so building an owned [`types::Event`] first would copy every
-/// string of every event once more for nothing. It serializes (serde) as the record does too,
-/// field by field in the WIT order, for the postcard buffer of `packed-processor`.
-#[derive(ComponentType, Lower, Serialize)]
+/// string of every event once more for nothing.
+#[derive(ComponentType, Lower)]
 #[component(record)]
 pub(crate) struct EventRef<'a> {
     id: &'a str,

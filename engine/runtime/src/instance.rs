@@ -15,6 +15,7 @@ use crate::convert::{self, EventRef, IdText};
 use crate::error::{CallError, PluginError};
 use crate::host::{HostState, Pending, StageContext};
 use crate::loader::{Plugin, Pre, Runtime};
+use crate::packed;
 
 /// Limits of one stage's instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,18 +282,18 @@ impl Instance {
 
     /// Run a processor over a batch: one [`Output`] per event, in order.
     pub async fn process(&mut self, events: &[Event]) -> Result<(Vec<Output>, Pending), CallError> {
-        let ids: Vec<IdText> = events.iter().map(IdText::new).collect();
-        let wit: Vec<EventRef<'_>> = events.iter().zip(&ids).map(EventRef::from).collect();
         let live = self.live().await?;
         let result = match &mut live.bindings {
             Bindings::Processor(_, process) => {
+                let ids: Vec<IdText> = events.iter().map(IdText::new).collect();
+                let wit: Vec<EventRef<'_>> = events.iter().zip(&ids).map(EventRef::from).collect();
                 let process: TypedFunc<(&[EventRef<'_>],), _> = *process;
                 let result = process.call_async(&mut live.store, (&wit,)).await;
-                result.map(|(outputs,)| Answer::Typed(outputs))
+                result.map(|(results,)| typed_outputs(results, events))
             }
             Bindings::PackedProcessor(bindings, buffer) => {
                 buffer.clear();
-                postcard::to_io(&wit, &mut *buffer).expect("events encode into a Vec");
+                packed::encode_events(events, buffer);
                 let host = live.store.data_mut();
                 let state_kept = std::mem::replace(&mut host.state_kept, true) && !host.dry;
                 let result = bindings
@@ -301,42 +302,17 @@ impl Instance {
                 if buffer.capacity() > MAX_KEPT_BUFFER {
                     *buffer = Vec::new();
                 }
-                result.map(|bytes| Answer::Packed(unpack(live.store.data_mut(), &bytes)))
+                result.map(|bytes| unpack(live.store.data_mut(), &bytes, events))
             }
             _ => return Err(CallError::Contract("not a processor".into())),
         };
-        let (answer, pending) = self.settle(result)?;
-        let outputs: Vec<types::Processed> = match answer {
-            Answer::Typed(outputs) => outputs,
-            Answer::Packed(Ok(outputs)) => outputs,
-            Answer::Packed(Err(error)) => {
+        match self.settle(result)? {
+            (Ok(outputs), pending) => Ok((outputs, pending)),
+            (Err(error), _) => {
                 self.live = None;
-                return Err(CallError::Contract(error));
+                Err(CallError::Contract(error))
             }
-        };
-        if outputs.len() != events.len() {
-            self.live = None;
-            return Err(CallError::Contract(format!(
-                "process returned {} results for {} events",
-                outputs.len(),
-                events.len()
-            )));
         }
-        let outputs = outputs
-            .into_iter()
-            .zip(events)
-            .map(|(output, input)| match output {
-                types::Processed::Keep => Output::Keep,
-                types::Processed::Fail(error) => Output::Fail(error.into()),
-                types::Processed::Annotate(attributes) => Output::annotated(input, attributes),
-                types::Processed::Replace(events) => events
-                    .into_iter()
-                    .map(|e| convert::event_from_wit(e, Some(&input.payload)))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_or_else(|e| Output::Fail(PluginError::Permanent(e)), Output::Replace),
-            })
-            .collect();
-        Ok((outputs, pending))
     }
 
     /// Run a sink over a batch: one delivery result per event, in order.
@@ -438,33 +414,42 @@ impl Instance {
     }
 }
 
-/// A processor's answer to a batch, as its transport brought it.
-enum Answer {
-    /// `process`: the results, lifted.
-    Typed(Vec<types::Processed>),
-    /// `process-packed`: the results decoded, or why they could not be.
-    Packed(Result<Vec<types::Processed>, String>),
+/// The executor's outputs from the results of `process` for `events`.
+fn typed_outputs(results: Vec<types::Processed>, events: &[Event]) -> Result<Vec<Output>, String> {
+    if results.len() != events.len() {
+        return Err(format!(
+            "process returned {} results for {} events",
+            results.len(),
+            events.len()
+        ));
+    }
+    let outputs = results
+        .into_iter()
+        .zip(events)
+        .map(|(result, input)| match result {
+            types::Processed::Keep => Output::Keep,
+            types::Processed::Fail(error) => Output::Fail(error.into()),
+            types::Processed::Annotate(attributes) => Output::annotated(input, attributes),
+            types::Processed::Replace(events) => events
+                .into_iter()
+                .map(|e| convert::event_from_wit(e, Some(&input.payload)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_or_else(|e| Output::Fail(PluginError::Permanent(e)), Output::Replace),
+        })
+        .collect();
+    Ok(outputs)
 }
 
-/// The results of `process-packed`'s answer, its state writes recorded in `host` as if made
-/// through `state` (so they are committed, or discarded, with the call's other writes).
-fn unpack(host: &mut HostState, bytes: &[u8]) -> Result<Vec<types::Processed>, String> {
-    let answer = decode_answer(bytes, host.grants.contains_key("state"))?;
-    for (key, value) in answer.state {
+/// The executor's outputs from the answer of `process-packed` for `events`, its state writes
+/// recorded in `host` as if made through `state` (so they are committed, or discarded, with the
+/// call's other writes).
+fn unpack(host: &mut HostState, bytes: &[u8], events: &[Event]) -> Result<Vec<Output>, String> {
+    let (outputs, writes) =
+        packed::decode_answer(bytes, events, host.grants.contains_key("state"))?;
+    for (key, value) in writes {
         host.write(key, value);
     }
-    Ok(answer.results)
-}
-
-/// Decode the answer of `process-packed`: state writes only from a stage granted `state`.
-fn decode_answer(bytes: &[u8], state_granted: bool) -> Result<types::PackedAnswer, String> {
-    let answer: types::PackedAnswer = postcard::from_bytes(bytes).map_err(|error| {
-        format!("process-packed returned a buffer that is not a packed-answer: {error}")
-    })?;
-    if !answer.state.is_empty() && !state_granted {
-        return Err("process-packed returned state writes without the `state` grant".into());
-    }
-    Ok(answer)
+    Ok(outputs)
 }
 
 /// The export `name` of `instance` as a typed function.
@@ -508,27 +493,5 @@ fn classify(
         },
         Some(Trap::OutOfFuel) => CallError::OutOfFuel,
         _ => CallError::Trap(format!("{error:#}")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_packed_answer_writes_state_only_with_the_grant() {
-        // No results; one write, `k` = `1` (postcard: lengths and the option tag as varints).
-        let bytes = [0, 1, 1, b'k', 1, 1, b'1'];
-        let answer = decode_answer(&bytes, true).expect("a packed-answer");
-        assert!(answer.results.is_empty());
-        assert_eq!(answer.state, vec![("k".to_owned(), Some(b"1".to_vec()))]);
-        assert_eq!(
-            decode_answer(&bytes, false).expect_err("no grant"),
-            "process-packed returned state writes without the `state` grant"
-        );
-        // Without writes, no grant is needed; a truncated buffer is a contract error.
-        assert!(decode_answer(&[0, 0], false).is_ok());
-        let error = decode_answer(&bytes[..5], true).expect_err("truncated");
-        assert!(error.starts_with("process-packed returned a buffer that is not a packed-answer"));
     }
 }

@@ -13,6 +13,7 @@
 //! - [`capability`]: the capabilities that reach outside (`redis`, `statsd`, `sql`, `http`),
 //!   their grants and connection pools.
 //! - [`convert`]: event conversions between the store and WIT.
+//! - `packed`: the packed transport of processors (a batch and its answer, one buffer each).
 //! - `cache`: the on-disk component cache.
 //! - [`error`]: [`LoadError`], [`CallError`], [`PluginError`].
 
@@ -24,6 +25,7 @@ pub mod error;
 pub mod host;
 pub mod instance;
 pub mod loader;
+mod packed;
 
 pub use capability::{Connections, Grants};
 pub use error::{CallError, LoadError, PluginError};
