@@ -1,5 +1,7 @@
-//! The batch of `process-packed` (see the `packed-processor` world in `wit/plugin.wit`): a
-//! postcard-encoded `list<event>`, read here by hand.
+//! The packed transport, guest side (the `packed-processor` world in `wit/plugin.wit`): the
+//! batch of `process-packed`, a postcard-encoded `list<event>`, and its answer, a
+//! postcard-encoded `packed-answer`, read and written here by hand (the host does the same,
+//! `engine/runtime/src/packed.rs`).
 //!
 //! postcard's serde decoder would check the UTF-8 of every string again and go through serde's
 //! visitors field by field, about a tenth of a `semver` call. The strings are taken as the host
@@ -9,7 +11,8 @@
 //!
 //! A batch that does not decode is the host's bug: the instance traps, and the host reports it.
 
-use crate::Event;
+use crate::state::Write;
+use crate::{Event, Processed};
 
 /// The events of `batch`.
 pub(crate) fn decode_events(batch: &[u8]) -> Vec<Event> {
@@ -22,6 +25,54 @@ pub(crate) fn decode_events(batch: &[u8]) -> Vec<Event> {
     }
     assert!(reader.0.is_empty(), "the batch has bytes after its events");
     events
+}
+
+/// The answer to a batch: its results (`annotate`, the usual one, written by hand, the others
+/// through serde) and its state writes.
+pub(crate) fn encode_answer(results: &[Processed], writes: &[Write]) -> Vec<u8> {
+    // Enough for a handful of short attributes per result, so the buffer seldom grows.
+    let mut answer = Vec::with_capacity(64 * results.len() + 16);
+    varint(&mut answer, results.len() as u64);
+    for result in results {
+        match result {
+            Processed::Annotate(attributes) => {
+                answer.push(2);
+                varint(&mut answer, attributes.len() as u64);
+                for (name, value) in attributes {
+                    bytes(&mut answer, name.as_bytes());
+                    bytes(&mut answer, value.as_bytes());
+                }
+            }
+            other => answer = postcard::to_extend(other, answer).expect("a result encodes"),
+        }
+    }
+    varint(&mut answer, writes.len() as u64);
+    for (key, value) in writes {
+        bytes(&mut answer, key.as_bytes());
+        match value {
+            None => answer.push(0),
+            Some(value) => {
+                answer.push(1);
+                bytes(&mut answer, value);
+            }
+        }
+    }
+    answer
+}
+
+/// postcard's `varint`: unsigned LEB128.
+fn varint(buffer: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        buffer.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    buffer.push(value as u8);
+}
+
+/// A string or a byte list: its length, then its bytes.
+fn bytes(buffer: &mut Vec<u8>, bytes: &[u8]) {
+    varint(buffer, bytes.len() as u64);
+    buffer.extend_from_slice(bytes);
 }
 
 /// The unread rest of a batch.
@@ -130,6 +181,27 @@ mod tests {
         assert_eq!(decode_events(&batch), events);
         let empty = postcard::to_allocvec(&Vec::<Event>::new()).expect("encodes");
         assert_eq!(decode_events(&empty), Vec::new());
+    }
+
+    #[test]
+    fn writes_answers_as_postcard_does() {
+        use crate::Error;
+        use crate::bindings::host::trackway::plugin::types::PackedAnswer;
+
+        let answer = PackedAnswer {
+            results: vec![
+                Processed::Keep,
+                Processed::Annotate(vec![("semver.major".into(), "1".into())]),
+                Processed::Replace(vec![event(2)]),
+                Processed::Annotate(Vec::new()),
+                Processed::Fail(Error::permanent("no version")),
+            ],
+            state: vec![("a".into(), Some(vec![0xff; 300])), ("b".into(), None)],
+        };
+        assert_eq!(
+            encode_answer(&answer.results, &answer.state),
+            postcard::to_allocvec(&answer).expect("encodes")
+        );
     }
 
     #[test]

@@ -9,7 +9,6 @@ use std::cell::RefCell;
 use std::thread::LocalKey;
 
 use crate::__private::{check_batch_len, not_initialised};
-use crate::bindings::host::trackway::plugin::types::PackedAnswer;
 use crate::{Error, Event, Processed, state};
 
 /// A processor plugin: the state `init` builds from its config, and what it does per event.
@@ -129,7 +128,7 @@ pub fn __process<T: Processor>(slot: &'static Slot<T>, events: Vec<Event>) -> Ve
 
 /// `process-packed`: [`__process`] on the events the host encoded in `batch` (see
 /// [`crate::packed`]), its results and the batch's state writes (see [`crate::state`]) encoded
-/// the same way (postcard, see the world in `wit/plugin.wit`).
+/// the same way.
 #[doc(hidden)]
 pub fn __process_packed<T: Processor>(
     slot: &'static Slot<T>,
@@ -140,16 +139,13 @@ pub fn __process_packed<T: Processor>(
     drop(batch);
     state::begin_batch(state_kept);
     let results = __process(slot, events);
-    let answer = PackedAnswer {
-        results,
-        state: state::end_batch(),
-    };
-    postcard::to_allocvec(&answer).expect("the answer encodes")
+    crate::packed::encode_answer(&results, &state::end_batch())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bindings::host::trackway::plugin::types::PackedAnswer;
 
     /// Keeps events of the configured kind, drops the others.
     struct OnlyKind(String);
