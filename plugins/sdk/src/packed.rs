@@ -11,7 +11,6 @@
 //!
 //! A batch that does not decode is the host's bug: the instance traps, and the host reports it.
 
-use crate::state::Write;
 use crate::{Event, Processed};
 
 /// The events of `batch`.
@@ -29,7 +28,7 @@ pub(crate) fn decode_events(batch: &[u8]) -> Vec<Event> {
 
 /// The answer to a batch: its results (`annotate`, the usual one, written by hand, the others
 /// through serde) and its state writes.
-pub(crate) fn encode_answer(results: &[Processed], writes: &[Write]) -> Vec<u8> {
+pub(crate) fn encode_answer(results: &[Processed], writes: &Writes) -> Vec<u8> {
     // Enough for a handful of short attributes per result, so the buffer seldom grows.
     let mut answer = Vec::with_capacity(64 * results.len() + 16);
     varint(&mut answer, results.len() as u64);
@@ -46,18 +45,32 @@ pub(crate) fn encode_answer(results: &[Processed], writes: &[Write]) -> Vec<u8> 
             other => answer = postcard::to_extend(other, answer).expect("a result encodes"),
         }
     }
-    varint(&mut answer, writes.len() as u64);
-    for (key, value) in writes {
-        bytes(&mut answer, key.as_bytes());
+    varint(&mut answer, writes.count as u64);
+    answer.extend_from_slice(&writes.bytes);
+    answer
+}
+
+/// State writes (the `state` of a `packed-answer`), encoded as they are made: no allocation
+/// per write, one copy of each key and value.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Writes {
+    count: usize,
+    bytes: Vec<u8>,
+}
+
+impl Writes {
+    /// Write `value` (`None`: delete) under `key`, after the writes before.
+    pub(crate) fn push(&mut self, key: &str, value: Option<&[u8]>) {
+        self.count += 1;
+        bytes(&mut self.bytes, key.as_bytes());
         match value {
-            None => answer.push(0),
+            None => self.bytes.push(0),
             Some(value) => {
-                answer.push(1);
-                bytes(&mut answer, value);
+                self.bytes.push(1);
+                bytes(&mut self.bytes, value);
             }
         }
     }
-    answer
 }
 
 /// postcard's `varint`: unsigned LEB128.
@@ -198,8 +211,12 @@ mod tests {
             ],
             state: vec![("a".into(), Some(vec![0xff; 300])), ("b".into(), None)],
         };
+        let mut writes = Writes::default();
+        for (key, value) in &answer.state {
+            writes.push(key, value.as_deref());
+        }
         assert_eq!(
-            encode_answer(&answer.results, &answer.state),
+            encode_answer(&answer.results, &writes),
             postcard::to_allocvec(&answer).expect("encodes")
         );
     }

@@ -47,15 +47,14 @@ pub fn delete(key: &str) {
 }
 
 fn write(key: &str, value: Option<&[u8]>) {
-    MEMORY.with_borrow_mut(|memory| {
-        if memory.in_batch {
-            memory.write(key, value);
-        } else if let Some(value) = value {
-            host::set(key, value);
-        } else {
-            host::delete(key);
-        }
-    });
+    #[cfg(feature = "processor")]
+    if MEMORY.with_borrow_mut(|memory| memory.write(key, value)) {
+        return;
+    }
+    match value {
+        Some(value) => host::set(key, value),
+        None => host::delete(key),
+    }
 }
 
 /// The JSON value stored under `key` by [`set_json`], if any. A value that does not deserialize
@@ -83,9 +82,6 @@ pub fn set_json<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<(), Error
     Ok(())
 }
 
-/// A state write: the key, and its new value (`None` deletes it).
-pub(crate) type Write = (String, Option<Vec<u8>>);
-
 /// The most bytes (keys, values and a per-entry estimate of the map's own) [`Memory`] keeps
 /// before it starts over: half the smallest memory cap a stage may have (1 MiB), and the
 /// versions of ~5,000 subjects for `semver`. A stage with more keys reads some of them from the
@@ -108,8 +104,9 @@ struct Memory {
     values: HashMap<String, Option<Vec<u8>>, FixedState>,
     /// What `values` holds, counted as [`MEMORY_BYTES`] counts it.
     bytes: usize,
-    /// The running batch's writes, in the order made.
-    writes: Vec<Write>,
+    /// The running batch's writes, in the order made, encoded for its answer as they are made.
+    #[cfg(feature = "processor")]
+    writes: crate::packed::Writes,
 }
 
 impl Default for Memory {
@@ -119,7 +116,8 @@ impl Default for Memory {
             in_batch: false,
             values: HashMap::with_hasher(FixedState::with_seed(seed)),
             bytes: 0,
-            writes: Vec::new(),
+            #[cfg(feature = "processor")]
+            writes: crate::packed::Writes::default(),
         }
     }
 }
@@ -132,21 +130,26 @@ impl Memory {
             self.values.clear();
             self.bytes = 0;
         }
-        self.writes.clear();
+        self.writes = crate::packed::Writes::default();
         self.in_batch = true;
     }
 
     /// End the batch: its writes, for the host.
     #[cfg(feature = "processor")]
-    fn end(&mut self) -> Vec<Write> {
+    fn end(&mut self) -> crate::packed::Writes {
         self.in_batch = false;
         std::mem::take(&mut self.writes)
     }
 
-    fn write(&mut self, key: &str, value: Option<&[u8]>) {
-        self.remember(key, value);
-        self.writes
-            .push((key.to_owned(), value.map(<[u8]>::to_vec)));
+    /// Take a write if a batch is running (it goes to the host with the answer); false if not
+    /// (it goes to the host now).
+    #[cfg(feature = "processor")]
+    fn write(&mut self, key: &str, value: Option<&[u8]>) -> bool {
+        if self.in_batch {
+            self.remember(key, value);
+            self.writes.push(key, value);
+        }
+        self.in_batch
     }
 
     /// Note that `key` holds `value`, within [`MEMORY_BYTES`].
@@ -183,13 +186,14 @@ pub(crate) fn begin_batch(state_kept: bool) {
 
 /// End a `process-packed` call: the writes it made, for its answer.
 #[cfg(feature = "processor")]
-pub(crate) fn end_batch() -> Vec<Write> {
+pub(crate) fn end_batch() -> crate::packed::Writes {
     MEMORY.with_borrow_mut(Memory::end)
 }
 
 #[cfg(all(test, feature = "processor"))]
 mod tests {
     use super::*;
+    use crate::bindings::host::trackway::plugin::types::PackedAnswer;
 
     fn known<'a>(memory: &'a Memory, key: &str) -> Option<Option<&'a [u8]>> {
         memory.values.get(key).map(Option::as_deref)
@@ -206,13 +210,17 @@ mod tests {
         assert_eq!(known(&memory, "a"), Some(Some(&b"22"[..])));
         assert_eq!(known(&memory, "read"), Some(None));
         assert_eq!(known(&memory, "never"), None);
-        assert_eq!(
-            memory.end(),
-            vec![
+        let expected = PackedAnswer {
+            results: Vec::new(),
+            state: vec![
                 ("a".into(), Some(b"1".to_vec())),
                 ("a".into(), Some(b"22".to_vec())),
                 ("read".into(), None),
-            ]
+            ],
+        };
+        assert_eq!(
+            crate::packed::encode_answer(&[], &memory.end()),
+            postcard::to_allocvec(&expected).expect("encodes")
         );
         assert!(!memory.in_batch);
         assert_eq!(
@@ -223,7 +231,7 @@ mod tests {
         // The next batch starts with no writes, and keeps the values only if the state was kept.
         memory.begin(true);
         assert_eq!(known(&memory, "a"), Some(Some(&b"22"[..])));
-        assert_eq!(memory.end(), Vec::new());
+        assert_eq!(memory.end(), crate::packed::Writes::default());
         memory.begin(false);
         assert_eq!(known(&memory, "a"), None);
         assert_eq!(memory.bytes, 0);
