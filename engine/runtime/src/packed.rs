@@ -70,7 +70,7 @@ pub(crate) fn decode_answer(
 ) -> Result<(Vec<Output>, Vec<Write>), String> {
     let mut reader = Reader(bytes);
     let invalid =
-        |error: String| format!("process-packed returned an invalid packed-answer: {error}");
+        |error: &str| format!("process-packed returned an invalid packed-answer: {error}");
     let results = reader.len().map_err(invalid)?;
     if results != events.len() {
         return Err(format!(
@@ -85,7 +85,7 @@ pub(crate) fn decode_answer(
         .map_err(invalid)?;
     let writes = reader.writes().map_err(invalid)?;
     if !reader.0.is_empty() {
-        return Err(invalid("bytes after its end".into()));
+        return Err(invalid("bytes after its end"));
     }
     if !writes.is_empty() && !state_granted {
         return Err("process-packed returned state writes without the `state` grant".into());
@@ -98,7 +98,7 @@ struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
     /// The result for `input`: a `processed`, as the executor takes it.
-    fn output(&mut self, input: &Event) -> Result<Output, String> {
+    fn output(&mut self, input: &Event) -> Result<Output, &'static str> {
         Ok(match self.varint()? {
             0 => Output::Keep,
             1 => {
@@ -121,12 +121,12 @@ impl<'a> Reader<'a> {
                 Output::Replace(vec![event])
             }
             3 => Output::Fail(self.serde::<types::Error>()?.into()),
-            tag => return Err(format!("unknown processed tag {tag}")),
+            _ => return Err("an unknown result tag"),
         })
     }
 
     /// The `state` field: the writes, in the order made.
-    fn writes(&mut self) -> Result<Vec<Write>, String> {
+    fn writes(&mut self) -> Result<Vec<Write>, &'static str> {
         let count = self.len()?;
         let mut writes = Vec::with_capacity(count.min(self.0.len()));
         for _ in 0..count {
@@ -134,20 +134,20 @@ impl<'a> Reader<'a> {
             let value = match self.byte()? {
                 0 => None,
                 1 => Some(self.bytes()?.to_vec()),
-                tag => return Err(format!("invalid option tag {tag}")),
+                _ => return Err("an invalid option tag"),
             };
             writes.push((key, value));
         }
         Ok(writes)
     }
 
-    fn byte(&mut self) -> Result<u8, String> {
+    fn byte(&mut self) -> Result<u8, &'static str> {
         let (&byte, rest) = self.0.split_first().ok_or("truncated")?;
         self.0 = rest;
         Ok(byte)
     }
 
-    fn varint(&mut self) -> Result<u64, String> {
+    fn varint(&mut self) -> Result<u64, &'static str> {
         let mut value = 0;
         for shift in (0..64).step_by(7) {
             let byte = self.byte()?;
@@ -156,29 +156,29 @@ impl<'a> Reader<'a> {
                 return Ok(value);
             }
         }
-        Err("a varint is too long".into())
+        Err("a varint is too long")
     }
 
     /// A length of a list or a string.
-    fn len(&mut self) -> Result<usize, String> {
-        usize::try_from(self.varint()?).map_err(|_| "a length is too large".to_owned())
+    fn len(&mut self) -> Result<usize, &'static str> {
+        usize::try_from(self.varint()?).map_err(|_| "a length is too large")
     }
 
-    fn bytes(&mut self) -> Result<&'a [u8], String> {
+    fn bytes(&mut self) -> Result<&'a [u8], &'static str> {
         let len = self.len()?;
         let (bytes, rest) = self.0.split_at_checked(len).ok_or("truncated")?;
         self.0 = rest;
         Ok(bytes)
     }
 
-    fn text(&mut self) -> Result<&'a str, String> {
-        std::str::from_utf8(self.bytes()?)
-            .map_err(|error| format!("a string is not UTF-8: {error}"))
+    fn text(&mut self) -> Result<&'a str, &'static str> {
+        std::str::from_utf8(self.bytes()?).map_err(|_| "a string is not UTF-8")
     }
 
     /// A value of a rarer shape, through postcard's serde decoder.
-    fn serde<T: DeserializeOwned>(&mut self) -> Result<T, String> {
-        let (value, rest) = postcard::take_from_bytes(self.0).map_err(|error| error.to_string())?;
+    fn serde<T: DeserializeOwned>(&mut self) -> Result<T, &'static str> {
+        let (value, rest) = postcard::take_from_bytes(self.0)
+            .map_err(|_| "a `replace` or `fail` result does not decode")?;
         self.0 = rest;
         Ok(value)
     }
