@@ -6,7 +6,7 @@
 //! after a successful call, so they become durable in the same transaction as the call's outputs
 //! and vanish if the call traps.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -61,8 +61,10 @@ impl StageContext {
 /// Writes a call made through host interfaces, not yet durable.
 #[derive(Debug, Default)]
 pub struct Pending {
-    /// State writes (`None` = delete), last write per key wins.
-    pub state: BTreeMap<String, Option<Vec<u8>>>,
+    /// State writes (`None` = delete), last write per key wins. A map in no order, hashed with
+    /// foldhash as the cache is: a packed processor's answer often records one per event, and a
+    /// `BTreeMap`'s key comparisons cost ~3 % of a `semver` stage.
+    pub state: HashMap<String, Option<Vec<u8>>, foldhash::fast::RandomState>,
     /// History appends, in call order.
     pub history: Vec<(String, Event)>,
     /// History appends of events being delivered (`append-delivered`): the stream and the

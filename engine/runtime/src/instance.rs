@@ -446,6 +446,7 @@ fn typed_outputs(results: Vec<types::Processed>, events: &[Event]) -> Result<Vec
 fn unpack(host: &mut HostState, bytes: &[u8], events: &[Event]) -> Result<Vec<Output>, String> {
     let (outputs, writes) =
         packed::decode_answer(bytes, events, host.grants.contains_key("state"))?;
+    host.pending.state.reserve(writes.len());
     for (key, value) in writes {
         host.write(key, value);
     }
