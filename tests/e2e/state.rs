@@ -16,8 +16,6 @@ struct Stage {
     runtime: Runtime,
 }
 
-const SCOPE: &str = "acme/versions/semver";
-
 impl Stage {
     fn new() -> Stage {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -59,11 +57,10 @@ impl Stage {
         )
     }
 
-    fn commit(&self, pending: &Pending) {
+    /// Commit the writes of a call of `instance`, as the executor does.
+    fn commit(&self, instance: &Instance, pending: Pending) {
         let mut batch = WriteBatch::new();
-        for (key, value) in &pending.state {
-            batch.set_state(SCOPE, key, value.clone());
-        }
+        trackway::executor::apply_pending(pending, instance.context(), &mut batch);
         self.store.commit_blocking(batch).expect("commit");
     }
 }
@@ -108,7 +105,7 @@ async fn a_processor_remembers_its_state_only_while_the_host_keeps_it() {
     let (first, _, pending) = bump(&mut instance, "1.0.0").await;
     assert_eq!(first, "initial");
     assert_eq!(written(&pending), [("prod/web", Some(&b"1.0.0"[..]))]);
-    stage.commit(&pending);
+    stage.commit(&instance, pending);
     let (second, previous, pending) = bump(&mut instance, "1.1.0").await;
     assert_eq!(
         (second.as_str(), previous.as_deref()),
@@ -131,7 +128,7 @@ async fn a_dry_run_never_remembers_its_own_writes() {
     let stage = Stage::new();
     let mut committed = stage.instance();
     let (_, _, pending) = bump(&mut committed, "1.0.0").await;
-    stage.commit(&pending);
+    stage.commit(&committed, pending);
 
     // The dry run's 2.0.0 is thrown away after each call: asked again, it is still a major bump
     // from the committed 1.0.0, not a redeploy of 2.0.0.

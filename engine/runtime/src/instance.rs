@@ -50,6 +50,16 @@ impl Output {
         }
         Output::Replace(vec![event])
     }
+
+    /// A processor's answer `replace(events)` to `input`: the events in the store's form (the
+    /// output fails if one of them is not valid, see [`convert::event_from_wit`]).
+    pub(crate) fn replaced(input: &Event, events: Vec<types::Event>) -> Self {
+        events
+            .into_iter()
+            .map(|e| convert::event_from_wit(e, Some(&input.payload)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_or_else(|e| Output::Fail(PluginError::Permanent(e)), Output::Replace)
+    }
 }
 
 /// What a source poll returned.
@@ -430,11 +440,7 @@ fn typed_outputs(results: Vec<types::Processed>, events: &[Event]) -> Result<Vec
             types::Processed::Keep => Output::Keep,
             types::Processed::Fail(error) => Output::Fail(error.into()),
             types::Processed::Annotate(attributes) => Output::annotated(input, attributes),
-            types::Processed::Replace(events) => events
-                .into_iter()
-                .map(|e| convert::event_from_wit(e, Some(&input.payload)))
-                .collect::<Result<Vec<_>, _>>()
-                .map_or_else(|e| Output::Fail(PluginError::Permanent(e)), Output::Replace),
+            types::Processed::Replace(events) => Output::replaced(input, events),
         })
         .collect();
     Ok(outputs)

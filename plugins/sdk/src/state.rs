@@ -130,7 +130,6 @@ impl Memory {
             self.values.clear();
             self.bytes = 0;
         }
-        self.writes = crate::packed::Writes::default();
         self.in_batch = true;
     }
 
